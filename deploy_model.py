@@ -1,0 +1,195 @@
+"""Register the evaluated model and make it the champion, if and only if the gate passed.
+
+Refuses (exit 3) unless outputs/evaluation.json says the gate passed for the very run and
+model files that train_model.py produced. Everything that can fail (fingerprint, loading,
+prediction check) happens before the alias moves: the alias move is the commit point, so a
+failure leaves the previous champion serving. The previous champion stays reachable through
+the `previous_champion` alias and a tag on the new version.
+Exit codes: 0 deployed (or nothing to do with --skip-if-rejected), 2 unusable inputs or
+tracking server, 3 refused.
+"""
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from mlflow.tracking import MlflowClient
+
+from mlops.config import Config, load_config
+from mlops.data import file_sha256, holdout_split, load_dataset
+from mlops.errors import PipelineError, run_script
+from mlops.handoff import (
+    DEPLOYMENT_FILE, EVALUATION_FILE, TRAINING_FILE,
+    github_output, github_summary, outputs_dir, read_json, write_json,
+)
+from mlops.registry import (
+    PREVIOUS_CHAMPION_TAG, champion_version, directory_sha256, download_model, load_sklearn_model,
+)
+from mlops.scoring import same_predictions, score
+from mlops.tracking import configure_tracking, redact, tracking_errors
+
+EXIT_REFUSED = 3
+PREVIOUS_ALIAS = "previous_champion"
+
+
+class Refused(PipelineError):
+    """The deploy was refused: the evidence does not show this model should ship."""
+
+
+def _check_evidence(config: Config, outputs: Path, client: MlflowClient) -> dict[str, Any]:
+    """evaluation.json, checked against training.json, the data file and the MLflow run."""
+    training = read_json(outputs / TRAINING_FILE, "train_model.py")
+    evaluation = read_json(outputs / EVALUATION_FILE, "evaluate_model.py")
+    if (evaluation.get("run_id"), evaluation.get("model_uri")) != (
+        training["run_id"], training["model_uri"]
+    ):
+        raise Refused(
+            f"{EVALUATION_FILE} is for run {evaluation.get('run_id')}, but the last training "
+            f"run is {training['run_id']}; run evaluate_model.py again"
+        )
+    if evaluation.get("registered_model") != config.mlflow.registered_model:
+        raise Refused(
+            f"{EVALUATION_FILE} is for model {evaluation.get('registered_model')!r}, the config "
+            f"names {config.mlflow.registered_model!r} (mlflow.registered_model)"
+        )
+    if file_sha256(config.data_path) != evaluation["data_sha256"]:
+        raise Refused(f"{config.data_path}: changed since evaluation; run the pipeline again")
+    recorded = client.get_run(evaluation["run_id"]).data.tags.get("gate.decision")
+    if evaluation.get("decision") != "passed" or recorded != "passed":
+        raise Refused(
+            "the gate did not pass for this model: "
+            + "; ".join(evaluation.get("reasons") or [f"run records decision {recorded!r}"])
+        )
+    current = champion_version(client, config.mlflow.registered_model, config.mlflow.champion_alias)
+    evaluated_against = (evaluation.get("champion") or {}).get("version")
+    if (current and str(current.version)) != evaluated_against and current is not None:
+        raise Refused(
+            f"the champion moved to version {current.version} after this model was evaluated "
+            f"against {evaluated_against or 'no champion'}; run evaluate_model.py again"
+        )
+    return evaluation
+
+
+def _verified_model(model_uri: str, expected_sha256: str, x_test: pd.DataFrame, y_test: pd.Series,
+                    expected: pd.DataFrame, config: Config) -> None:
+    """Refuse unless the model files are the evaluated ones and predict exactly as evaluated."""
+    with tempfile.TemporaryDirectory() as scratch:
+        model_dir = download_model(model_uri, Path(scratch))
+        actual_sha256 = directory_sha256(model_dir)
+        if actual_sha256 != expected_sha256:
+            raise Refused(
+                f"{model_uri}: model files changed since evaluation "
+                f"(sha256 {actual_sha256[:12]}…, evaluated {expected_sha256[:12]}…)"
+            )
+        model = load_sklearn_model(model_dir)
+    actual = score(model, x_test, y_test, config.data.positive_class, config.metrics).predictions
+    if not same_predictions(expected, actual):
+        raise Refused(f"{model_uri}: predictions on the held-out rows differ from evaluation")
+
+
+def _existing_version(client: MlflowClient, name: str, run_id: str) -> str | None:
+    """A version already registered from this run (a re-run after an interrupted deploy)."""
+    versions = client.search_model_versions(f"name = '{name}' and run_id = '{run_id}'")
+    return str(max(int(v.version) for v in versions)) if versions else None
+
+
+def deploy(config: Config, skip_if_rejected: bool) -> int:
+    outputs = outputs_dir(config)
+    uri = configure_tracking(config)
+    client = MlflowClient()
+    name, alias = config.mlflow.registered_model, config.mlflow.champion_alias
+    with tracking_errors(uri):
+        try:
+            evaluation = _check_evidence(config, outputs, client)
+        except Refused as refusal:
+            if skip_if_rejected and "gate did not pass" in str(refusal):
+                print(f"not deployed: {refusal}")
+                github_summary(f"## Deploy\nNot deployed: {refusal}")
+                return 0
+            raise
+        _, x_test, _, y_test = holdout_split(load_dataset(config.data_path), config)
+        expected = pd.read_csv(outputs / evaluation["predictions_file"], index_col="row")
+        if file_sha256(outputs / evaluation["predictions_file"]) != evaluation["predictions_sha256"]:
+            raise Refused(f"{evaluation['predictions_file']}: changed since evaluation")
+        _verified_model(evaluation["model_uri"], evaluation["model_sha256"], x_test, y_test,
+                        expected, config)
+
+        previous = champion_version(client, name, alias)
+        version = _existing_version(client, name, evaluation["run_id"])
+        if version is None:
+            if not client.search_registered_models(f"name = '{name}'"):
+                client.create_registered_model(name)
+            version = str(
+                client.create_model_version(
+                    name, evaluation["model_uri"], run_id=evaluation["run_id"]
+                ).version
+            )
+        tags = {
+            "model.sha256": evaluation["model_sha256"],
+            "data.sha256": evaluation["data_sha256"],
+            "gate.decision": evaluation["decision"],
+            "gate.reasons": "; ".join(evaluation["reasons"])[:5000],
+            PREVIOUS_CHAMPION_TAG: str(previous.version) if previous else "none",
+            **{f"metric.{k}": f"{v:.6f}" for k, v in evaluation["metrics"].items() if v is not None},
+            **{k: v for k, v in client.get_run(evaluation["run_id"]).data.tags.items()
+               if k.startswith("git.")},
+        }
+        for key, value in tags.items():
+            client.set_model_version_tag(name, version, key, value)
+        # The registered copy must be the evaluated one before anything points at it.
+        _verified_model(f"models:/{name}/{version}", evaluation["model_sha256"], x_test, y_test,
+                        expected, config)
+
+        if previous is not None and str(previous.version) != version:
+            client.set_registered_model_alias(name, PREVIOUS_ALIAS, previous.version)
+        client.set_registered_model_alias(name, alias, version)  # the commit point
+        try:
+            _verified_model(f"models:/{name}@{alias}", evaluation["model_sha256"], x_test, y_test,
+                            expected, config)
+        except Refused:
+            if previous is not None:
+                client.set_registered_model_alias(name, alias, previous.version)
+            else:
+                client.delete_registered_model_alias(name, alias)
+            raise
+
+    deployment = {
+        "registered_model": name,
+        "version": version,
+        "alias": alias,
+        "previous_version": str(previous.version) if previous else None,
+        "run_id": evaluation["run_id"],
+        "tracking_uri": redact(uri),
+    }
+    write_json(outputs / DEPLOYMENT_FILE, deployment)
+    github_output({"version": version, "model": name, "alias": alias})
+    github_summary(
+        "## Deploy\n"
+        f"Deployed **{name}** version **{version}** as `@{alias}` "
+        f"(previous: {deployment['previous_version'] or 'none'}) · run `{evaluation['run_id']}`"
+    )
+    print(f"deployed {name} version {version} as @{alias} "
+          f"(previous champion: {deployment['previous_version'] or 'none'})")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", help="config file (default: config.yaml or $PIPELINE_CONFIG)")
+    parser.add_argument(
+        "--skip-if-rejected", action="store_true",
+        help="exit 0 with a message when the gate rejected the model (local pipeline runs)",
+    )
+    args = parser.parse_args()
+    try:
+        return deploy(load_config(args.config), args.skip_if_rejected)
+    except Refused as refusal:
+        print(f"error: deploy refused: {refusal}", file=sys.stderr)
+        return EXIT_REFUSED
+
+
+if __name__ == "__main__":
+    run_script(main)

@@ -1,0 +1,185 @@
+"""Load and validate config.yaml, the single source of truth for the pipeline."""
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from mlops.errors import PipelineError
+from mlops.metrics import METRICS
+from mlops.modeling import ESTIMATORS
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = REPO_ROOT / "config.yaml"
+CONFIG_ENV_VAR = "PIPELINE_CONFIG"
+
+
+class _Section(BaseModel):
+    # Unknown keys are typos until proven otherwise; strict mode refuses "0.8" for 0.8.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _known_metric(name: str) -> str:
+    if name not in METRICS:
+        raise ValueError(f"unknown metric {name!r}; expected one of {sorted(METRICS)}")
+    return name
+
+
+class DataSection(_Section):
+    path: str
+    target: str = Field(min_length=1)
+    positive_class: str = Field(min_length=1)
+    numeric_features: list[str]
+    categorical_features: list[str]
+    expectation_suite: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _features_are_distinct(self) -> "DataSection":
+        features = self.numeric_features + self.categorical_features
+        if not features:
+            raise ValueError("numeric_features and categorical_features are both empty")
+        repeated = sorted({name for name in features if features.count(name) > 1})
+        if repeated:
+            raise ValueError(f"features listed more than once: {repeated}")
+        if self.target in features:
+            raise ValueError(f"the target {self.target!r} is also listed as a feature")
+        return self
+
+
+class SplitSection(_Section):
+    test_fraction: float = Field(gt=0, lt=1)
+    seed: int = Field(ge=0)
+
+
+class ModelSection(_Section):
+    estimator: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("estimator")
+    @classmethod
+    def _known_estimator(cls, name: str) -> str:
+        if name not in ESTIMATORS:
+            raise ValueError(f"unknown estimator {name!r}; expected one of {sorted(ESTIMATORS)}")
+        return name
+
+    @model_validator(mode="after")
+    def _params_fit_estimator(self) -> "ModelSection":
+        estimator = ESTIMATORS[self.estimator].cls()
+        unknown = sorted(set(self.params) - set(estimator.get_params()))
+        if unknown:
+            raise ValueError(
+                f"{self.estimator} has no parameter(s) {unknown}; "
+                f"expected some of {sorted(estimator.get_params())}"
+            )
+        # scikit-learn's own parameter constraints, checked now instead of minutes later in fit.
+        estimator.set_params(**self.params)
+        estimator._validate_params()
+        return self
+
+
+class GateSection(_Section):
+    thresholds: dict[str, float]
+    champion_tolerance: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("thresholds")
+    @classmethod
+    def _thresholds_in_range(cls, thresholds: dict[str, float]) -> dict[str, float]:
+        for name, value in thresholds.items():
+            metric = METRICS[_known_metric(name)]
+            if not (metric.lowest <= value <= metric.highest) or math.isnan(value):
+                raise ValueError(
+                    f"threshold for {name} is {value}; expected a number from "
+                    f"{metric.lowest} to {metric.highest}"
+                )
+        return thresholds
+
+    @field_validator("champion_tolerance")
+    @classmethod
+    def _tolerances_non_negative(cls, tolerances: dict[str, float]) -> dict[str, float]:
+        for name, value in tolerances.items():
+            _known_metric(name)
+            if not value >= 0 or math.isinf(value):
+                raise ValueError(f"tolerance for {name} is {value}; expected a number >= 0")
+        return tolerances
+
+
+class MlflowSection(_Section):
+    experiment: str = Field(min_length=1)
+    registered_model: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    champion_alias: str = Field(default="champion", pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+class Config(_Section):
+    data: DataSection
+    split: SplitSection
+    model: ModelSection
+    metrics: list[str] = Field(min_length=1)
+    gate: GateSection
+    mlflow: MlflowSection
+    # Where the file was read from; relative paths in it resolve against its folder.
+    root: Path = Field(default=REPO_ROOT, exclude=True)
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, names: list[str]) -> list[str]:
+        return [_known_metric(name) for name in names]
+
+    @model_validator(mode="after")
+    def _gate_uses_computed_metrics(self) -> "Config":
+        for key in ("thresholds", "champion_tolerance"):
+            missing = sorted(set(getattr(self.gate, key)) - set(self.metrics))
+            if missing:
+                raise ValueError(f"gate.{key} names {missing}, which are not in metrics")
+        return self
+
+    @property
+    def data_path(self) -> Path:
+        return self.root / self.data.path
+
+    @property
+    def features(self) -> list[str]:
+        return self.data.numeric_features + self.data.categorical_features
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "missing":
+        return f"{key}: missing (required)"
+    if error["type"] == "extra_forbidden":
+        return f"{key}: unknown key"
+    got = error.get("input")
+    shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    return f"{key}: {message}{shown}"
+
+
+def resolve_config_path(path: str | Path | None = None) -> Path:
+    """The config file to use: the argument, else $PIPELINE_CONFIG, else config.yaml."""
+    return Path(path or os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG).resolve()
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Parse and validate the config file; any problem raises one `PipelineError`."""
+    config_path = resolve_config_path(path)
+    try:
+        raw = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PipelineError(f"{config_path.name}: config file not found at {config_path}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise PipelineError(f"{config_path.name}: not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise PipelineError(f"{config_path.name}: expected a mapping of sections at the top level")
+    try:
+        config = Config.model_validate({**raw, "root": config_path.parent})
+    except ValidationError as error:
+        problems = "\n  ".join(_describe(item) for item in error.errors())
+        raise PipelineError(f"{config_path.name}: invalid configuration:\n  {problems}") from None
+    if not config.data_path.is_file():
+        raise PipelineError(
+            f"{config_path.name}: data.path: no file at {config.data_path} "
+            "(paths are relative to the config file)"
+        )
+    return config

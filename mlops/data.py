@@ -1,0 +1,82 @@
+"""Read the dataset once, split it the same way in every step, and fingerprint it."""
+
+import csv
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from mlops.config import Config
+from mlops.errors import PipelineError
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_dataset(path: Path) -> pd.DataFrame:
+    """The CSV as a DataFrame, or a `PipelineError` naming the file and what is wrong with it.
+
+    Only what Great Expectations cannot see is checked here (can the bytes be read as a CSV
+    table at all); the data rules live in the expectation suite.
+    """
+    if not path.is_file():
+        raise PipelineError(f"{path}: data file not found")
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    if head.startswith(b"\xef\xbb\xbf"):
+        raise PipelineError(f"{path}: starts with a byte-order mark; save it as UTF-8 without BOM")
+    try:
+        frame = pd.read_csv(path, encoding="utf-8", on_bad_lines="error")
+    except pd.errors.EmptyDataError:
+        raise PipelineError(f"{path}: the file is empty; expected a header line and rows") from None
+    except UnicodeDecodeError as error:
+        raise PipelineError(
+            f"{path}: not UTF-8 text (byte {error.object[error.start]:#04x} at offset "
+            f"{error.start}); re-save the file as UTF-8"
+        ) from None
+    except (pd.errors.ParserError, csv.Error) as error:
+        raise PipelineError(f"{path}: not a well-formed CSV table: {error}") from None
+    if frame.empty:
+        raise PipelineError(f"{path}: has a header but no rows")
+    return frame
+
+
+def split_features_target(frame: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, pd.Series]:
+    """The configured feature columns and the target column, as the model sees them.
+
+    Numeric features are floats throughout, so the model's signature accepts a missing value
+    in any of them (an integer column cannot hold one).
+    """
+    missing = [c for c in [*config.features, config.data.target] if c not in frame.columns]
+    if missing:
+        raise PipelineError(f"{config.data_path}: missing column(s) {missing}")
+    features = frame[config.features].copy()
+    numeric = config.data.numeric_features
+    try:
+        features[numeric] = features[numeric].astype("float64")
+    except (TypeError, ValueError) as error:
+        raise PipelineError(f"{config.data_path}: a numeric feature is not numeric: {error}") from None
+    return features, frame[config.data.target]
+
+
+def holdout_split(
+    frame: pd.DataFrame, config: Config
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:
+    """(X_train, X_test, y_train, y_test): stratified, seeded, identical in every step."""
+    features, target = split_features_target(frame, config)
+    try:
+        return train_test_split(
+            features,
+            target,
+            test_size=config.split.test_fraction,
+            random_state=config.split.seed,
+            stratify=target,
+        )
+    except ValueError as error:
+        raise PipelineError(f"{config.data_path}: cannot split the data: {error}") from None

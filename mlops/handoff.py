@@ -1,0 +1,56 @@
+"""The small JSON files through which one step hands its results to the next."""
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from mlops.config import Config
+from mlops.errors import PipelineError
+
+OUTPUTS_ENV_VAR = "PIPELINE_OUTPUTS"
+TRAINING_FILE = "training.json"
+EVALUATION_FILE = "evaluation.json"
+EVALUATION_REPORT = "evaluation.md"
+HOLDOUT_PREDICTIONS = "holdout_predictions.csv"
+DEPLOYMENT_FILE = "deployment.json"
+VALIDATION_FILE = "validation.json"
+
+
+def outputs_dir(config: Config) -> Path:
+    """Where steps write their results: $PIPELINE_OUTPUTS, else outputs/ beside the config."""
+    directory = Path(os.environ.get(OUTPUTS_ENV_VAR) or config.root / "outputs")
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def write_json(path: Path, content: dict[str, Any]) -> None:
+    # Write then rename, so a reader never sees half a file.
+    partial = path.with_suffix(path.suffix + ".partial")
+    partial.write_text(json.dumps(content, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    partial.replace(path)
+
+
+def read_json(path: Path, produced_by: str) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PipelineError(f"{path}: not found; run {produced_by} first") from None
+    except json.JSONDecodeError as error:
+        raise PipelineError(f"{path}: not valid JSON ({error}); run {produced_by} again") from None
+
+
+def github_output(values: dict[str, str]) -> None:
+    """Append step outputs for GitHub Actions; a no-op outside it."""
+    target = os.environ.get("GITHUB_OUTPUT")
+    if target:
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.writelines(f"{key}={value}\n" for key, value in values.items())
+
+
+def github_summary(markdown: str) -> None:
+    """Append to the job summary on GitHub Actions; a no-op outside it."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if target:
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(markdown.rstrip() + "\n\n")

@@ -1,0 +1,70 @@
+"""Model files and the model registry: safe loading, fingerprints, the champion alias."""
+
+import hashlib
+import tempfile
+from pathlib import Path
+
+import mlflow
+import skops.io
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.models import Model
+from mlflow.tracking import MlflowClient
+from sklearn.pipeline import Pipeline
+
+from mlops.errors import PipelineError
+from mlops.modeling import trusted_types
+
+PREVIOUS_CHAMPION_TAG = "previous_champion_version"
+# Written by MLflow when a version is registered (the model's name and version): not model content.
+REGISTRY_METADATA_FILE = "registered_model_meta"
+
+
+def download_model(model_uri: str, destination: Path | None = None) -> Path:
+    """A local copy of the model directory behind any MLflow model URI."""
+    destination = destination or Path(tempfile.mkdtemp(prefix="model-"))
+    return Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(destination)))
+
+
+def directory_sha256(directory: Path) -> str:
+    """One fingerprint for every file of a model directory (names and contents)."""
+    digest = hashlib.sha256()
+    files = (p for p in directory.rglob("*") if p.is_file() and p.name != REGISTRY_METADATA_FILE)
+    for path in sorted(files):
+        digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def load_sklearn_model(model_dir: Path) -> Pipeline:
+    """Load a skops-format model with the project's reviewed trust list, never with pickle.
+
+    MLflow's own loader trusts the type list stored inside the model, so a crafted model could
+    trust anything; here the list comes from this repository (mlops/modeling.py).
+    """
+    flavor = Model.load(str(model_dir)).flavors.get("sklearn")
+    if flavor is None:
+        raise PipelineError(f"{model_dir}: not a scikit-learn MLflow model")
+    if flavor.get("serialization_format") != "skops":
+        raise PipelineError(
+            f"{model_dir}: saved as {flavor.get('serialization_format')!r}; only 'skops' files "
+            "are loaded, since pickle runs code on load"
+        )
+    path = model_dir / flavor["pickled_model"]
+    untrusted = sorted(set(skops.io.get_untrusted_types(file=path)) - set(trusted_types()))
+    if untrusted:
+        raise PipelineError(
+            f"{path}: contains types not on the reviewed trust list: {untrusted}; review them "
+            "and add them to skops_trusted_types in mlops/modeling.py"
+        )
+    return skops.io.load(path, trusted=trusted_types())
+
+
+def champion_version(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
+    """The version the alias points to, or None when there is no such model or alias yet."""
+    try:
+        return client.get_model_version_by_alias(name, alias)
+    except MlflowException as error:
+        if error.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            return None
+        raise

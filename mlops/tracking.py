@@ -1,0 +1,84 @@
+"""Where MLflow writes, how its failures reach the user, and what each run is tagged with."""
+
+import contextlib
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import mlflow
+from mlflow.exceptions import MlflowException
+
+from mlops.config import Config
+from mlops.errors import PipelineError
+
+EMBEDDED_STORE = "mlflow.db"
+EMBEDDED_ARTIFACTS = "mlartifacts"
+
+
+def embedded_tracking_uri(root: Path) -> str:
+    return f"sqlite:///{root / EMBEDDED_STORE}"
+
+
+def configure_tracking(config: Config) -> str:
+    """Use $MLFLOW_TRACKING_URI when set (CI, a shared server), else the embedded SQLite store.
+
+    Returns the tracking URI in use. The experiment is created on first use; with the embedded
+    store its artifacts go next to the database instead of wherever the script was started.
+    """
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or embedded_tracking_uri(config.root)
+    mlflow.set_tracking_uri(uri)
+    with tracking_errors(uri):
+        if mlflow.get_experiment_by_name(config.mlflow.experiment) is None:
+            artifact_location = None
+            if uri.startswith("sqlite:"):
+                artifact_location = (config.root / EMBEDDED_ARTIFACTS).as_uri()
+            with contextlib.suppress(MlflowException):  # a concurrent run created it first
+                mlflow.create_experiment(config.mlflow.experiment, artifact_location)
+        mlflow.set_experiment(config.mlflow.experiment)
+    return uri
+
+
+def redact(uri: str) -> str:
+    """The URI without credentials, fit for logs and summaries."""
+    scheme, sep, rest = uri.partition("://")
+    if sep and "@" in rest.split("/", 1)[0]:
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return uri
+
+
+@contextlib.contextmanager
+def tracking_errors(uri: str | None = None) -> Iterator[None]:
+    """Report MLflow failures (server down, refused request) as one `PipelineError`."""
+    try:
+        yield
+    except MlflowException as error:
+        where = redact(uri or mlflow.get_tracking_uri())
+        first_line = str(error.message).strip().splitlines()[0]
+        raise PipelineError(f"MLflow at {where}: {first_line}") from None
+
+
+def _git(*args: str) -> str | None:
+    try:
+        result = subprocess.run(
+            ["git", *args], capture_output=True, text=True, check=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip()
+
+
+def git_tags() -> dict[str, str]:
+    """Commit and branch of the code being run; on GitHub Actions, the ones the event names."""
+    on_actions = "GITHUB_SHA" in os.environ
+    commit = os.environ.get("GITHUB_SHA") or _git("rev-parse", "HEAD")
+    branch = (
+        os.environ.get("GITHUB_HEAD_REF")
+        or os.environ.get("GITHUB_REF_NAME")
+        or _git("rev-parse", "--abbrev-ref", "HEAD")
+    )
+    dirty = _git("status", "--porcelain", "--untracked-files=no")
+    tags = {"git.commit": commit or "unknown", "git.branch": branch or "unknown"}
+    if dirty is not None and not on_actions:
+        tags["git.dirty"] = "true" if dirty else "false"
+    return tags
