@@ -1,0 +1,81 @@
+"""Shared fixtures: a throwaway copy of the project and a way to run its scripts for real."""
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+# What a project copy needs besides the scripts themselves (which run from the repo).
+PROJECT_FILES = ("config.yaml", "data", "gx")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The test process's environment without tracking or CI settings that would leak in."""
+    env = {
+        k: v for k, v in os.environ.items()
+        if not k.startswith(("MLFLOW_", "GITHUB_", "PIPELINE_"))
+    }
+    env.update(
+        MLFLOW_DISABLE_TELEMETRY="true",
+        GX_ANALYTICS_ENABLED="false",
+        MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR="false",
+    )
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Project:
+    """A copy of config.yaml, data/ and gx/ in a temporary folder, with its own MLflow store."""
+
+    root: Path
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def outputs(self) -> Path:
+        return self.root / "outputs"
+
+    @property
+    def tracking_uri(self) -> str:
+        return f"sqlite:///{self.root / 'mlflow.db'}"
+
+    def config(self) -> dict:
+        return yaml.safe_load(self.config_path.read_text())
+
+    def write_config(self, config: dict) -> None:
+        self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+    def run(self, script: str, *args: str, **env: str) -> subprocess.CompletedProcess:
+        """Run a top-level script against this project, as a user would."""
+        return subprocess.run(
+            [sys.executable, str(REPO / script), "--config", str(self.config_path), *args],
+            cwd=self.root,
+            env=clean_env(**env),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+
+def make_project(destination: Path) -> Project:
+    for name in PROJECT_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("uncommitted"))
+        else:
+            shutil.copy2(source, destination / name)
+    return Project(destination)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return make_project(tmp_path)

@@ -1,0 +1,141 @@
+"""The real scripts on the real data with a real (temporary) MLflow store."""
+
+import json
+
+import mlflow
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from tests.conftest import Project, make_project
+
+pytestmark = pytest.mark.slow
+
+EVALUATION_KEYS = {
+    "run_id", "model_uri", "model_sha256", "data_sha256", "registered_model", "holdout_rows",
+    "positive_class", "metrics", "thresholds", "champion_tolerance", "champion", "decision",
+    "deploy", "reasons", "checks", "predictions_file", "predictions_sha256",
+}
+
+
+def run_ok(project: Project, script: str, *args: str) -> str:
+    result = project.run(script, *args)
+    assert result.returncode == 0, f"{script} failed:\n{result.stdout}\n{result.stderr}"
+    assert "Traceback" not in result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory) -> Project:
+    """One full pipeline run: validate → train → evaluate → deploy."""
+    project = make_project(tmp_path_factory.mktemp("deployed"))
+    for script in ("validate_data.py", "train_model.py", "evaluate_model.py", "deploy_model.py"):
+        run_ok(project, script)
+    return project
+
+
+@pytest.fixture
+def client(deployed: Project) -> MlflowClient:
+    mlflow.set_tracking_uri(deployed.tracking_uri)
+    return MlflowClient(deployed.tracking_uri)
+
+
+def test_training_run_is_fully_logged(deployed, client):
+    training = json.loads((deployed.outputs / "training.json").read_text())
+    run = client.get_run(training["run_id"])
+    assert run.data.params["model.estimator"] == "logistic_regression"
+    assert run.data.params["model.C"] == "1.0"
+    assert run.data.params["split.seed"] == "42"
+    assert run.data.metrics["fit_time_seconds"] > 0
+    assert run.data.metrics["test_roc_auc"] > 0.8
+    assert {"git.commit", "git.branch", "data.sha256"} <= set(run.data.tags)
+    assert run.data.tags["gate.decision"] == "passed"
+    inputs = run.inputs.dataset_inputs
+    assert len(inputs) == 1 and inputs[0].dataset.digest == training["dataset_digest"]
+    assert inputs[0].tags[0].value == "training"
+    model = mlflow.models.get_model_info(training["model_uri"])
+    assert model.signature is not None and model.saved_input_example_info is not None
+    assert model.flavors["sklearn"]["serialization_format"] == "skops"
+    artifacts = {a.path for a in client.list_artifacts(training["run_id"], "evaluation")}
+    assert {"evaluation/confusion_matrix.png", "evaluation/roc_curve.png",
+            "evaluation/evaluation.json"} <= artifacts
+
+
+def test_evaluation_file_schema(deployed):
+    evaluation = json.loads((deployed.outputs / "evaluation.json").read_text())
+    assert set(evaluation) == EVALUATION_KEYS
+    assert evaluation["decision"] == "passed" and evaluation["deploy"] is True
+    assert set(evaluation["metrics"]) == {"roc_auc", "f1", "precision", "recall", "accuracy", "log_loss"}
+    assert evaluation["champion"] is None
+    assert evaluation["holdout_rows"] == 891  # 20 % of 4454, stratified
+    predictions = pd.read_csv(deployed.outputs / "holdout_predictions.csv")
+    assert len(predictions) == evaluation["holdout_rows"]
+    assert "Gate passed" in (deployed.outputs / "evaluation.md").read_text()
+
+
+def test_champion_alias_points_to_verified_version(deployed, client):
+    version = client.get_model_version_by_alias("credit-risk-classifier", "champion")
+    evaluation = json.loads((deployed.outputs / "evaluation.json").read_text())
+    assert version.run_id == evaluation["run_id"]
+    assert version.tags["model.sha256"] == evaluation["model_sha256"]
+    assert version.tags["previous_champion_version"] == "none"
+    assert float(version.tags["metric.roc_auc"]) == pytest.approx(evaluation["metrics"]["roc_auc"])
+    model = mlflow.sklearn.load_model  # noqa: F841 (loading goes through the skops trust list)
+    deployment = json.loads((deployed.outputs / "deployment.json").read_text())
+    assert deployment["version"] == str(version.version)
+
+
+def test_retrained_model_is_compared_with_champion_and_promoted(tmp_path):
+    project = make_project(tmp_path)
+    for script in ("train_model.py", "evaluate_model.py", "deploy_model.py"):
+        run_ok(project, script)
+    run_ok(project, "train_model.py")
+    report = run_ok(project, "evaluate_model.py")
+    assert "champion (v1)" in report
+    evaluation = json.loads((project.outputs / "evaluation.json").read_text())
+    assert evaluation["champion"]["version"] == "1"
+    assert evaluation["champion"]["metrics"]["roc_auc"] == pytest.approx(evaluation["metrics"]["roc_auc"])
+    assert "deployed credit-risk-classifier version 2" in run_ok(project, "deploy_model.py")
+    client = MlflowClient(project.tracking_uri)
+    assert client.get_model_version_by_alias("credit-risk-classifier", "champion").version == 2
+    assert client.get_model_version_by_alias("credit-risk-classifier", "previous_champion").version == 1
+
+
+def test_threshold_above_reach_rejects_and_registry_is_untouched(tmp_path):
+    project = make_project(tmp_path)
+    config = project.config()
+    config["gate"]["thresholds"]["roc_auc"] = 0.99
+    project.write_config(config)
+    run_ok(project, "train_model.py")
+    report = run_ok(project, "evaluate_model.py")  # a failed gate is not a crash
+    assert "Gate failed" in report
+    evaluation = json.loads((project.outputs / "evaluation.json").read_text())
+    assert evaluation["decision"] == "rejected" and evaluation["deploy"] is False
+    assert any(r.startswith("roc_auc is 0.8") and "minimum allowed is 0.9900" in r
+               for r in evaluation["reasons"])
+
+    refused = project.run("deploy_model.py")
+    assert refused.returncode == 3
+    assert "deploy refused: the gate did not pass" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert MlflowClient(project.tracking_uri).search_registered_models() == []
+
+    skipped = project.run("deploy_model.py", "--skip-if-rejected")
+    assert skipped.returncode == 0 and "not deployed" in skipped.stdout
+
+
+def test_deploy_refuses_evaluation_of_another_run(tmp_path):
+    project = make_project(tmp_path)
+    for script in ("train_model.py", "evaluate_model.py"):
+        run_ok(project, script)
+    run_ok(project, "train_model.py")  # a newer training run the evaluation does not cover
+    refused = project.run("deploy_model.py")
+    assert refused.returncode == 3
+    assert "run evaluate_model.py again" in refused.stderr
+    assert MlflowClient(project.tracking_uri).search_registered_models() == []
+
+
+def test_deploy_without_evaluation_says_what_to_run(project):
+    result = project.run("deploy_model.py")
+    assert result.returncode == 2
+    assert "training.json: not found; run train_model.py first" in result.stderr
