@@ -10,11 +10,11 @@ UV_VERSION := 0.13.9
 export MLFLOW_DISABLE_TELEMETRY := true
 export GX_ANALYTICS_ENABLED := false
 export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR := false
-# uv's installs are compiled to bytecode below; keep the interpreter from skipping its cache.
+# Imports are compiled once and cached (Great Expectations takes seconds to compile).
 unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
-.PHONY: help pipeline validate train evaluate deploy test test-fast lint-workflows ui lock dataset clean
+.PHONY: help install install-dev pipeline validate train evaluate deploy rollback test test-fast lint-workflows ui lock dataset clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -23,12 +23,16 @@ $(VENV)/.runtime: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed; set PYTHON=python3.11")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	test -x $(UV) || $(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(UV) pip install --quiet --python $(PY) --compile-bytecode --require-hashes -r requirements.txt
+	$(UV) pip install --quiet --python $(PY) --require-hashes -r requirements.txt
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
-	$(UV) pip install --quiet --python $(PY) --compile-bytecode --require-hashes -r requirements.txt -r requirements-dev.txt
+	$(UV) pip install --quiet --python $(PY) --require-hashes -r requirements.txt -r requirements-dev.txt
 	touch $@
+
+install: $(VENV)/.runtime ## create .venv with the pinned pipeline requirements
+
+install-dev: $(VENV)/.dev ## the same plus the test and workflow tools
 
 pipeline: $(VENV)/.runtime ## validate → train → evaluate → gate → deploy, against the embedded store
 	$(PY) validate_data.py
@@ -49,6 +53,9 @@ evaluate: $(VENV)/.runtime ## score on held-out rows, compare with the champion,
 
 deploy: $(VENV)/.runtime ## register and promote the evaluated model (refuses unless the gate passed)
 	$(PY) deploy_model.py
+
+rollback: $(VENV)/.runtime ## move @champion back to @previous_champion (or TO_VERSION=N)
+	$(PY) deploy_model.py --rollback $${TO_VERSION:+--to-version "$$TO_VERSION"}
 
 test: $(VENV)/.dev ## the full test suite, as CI runs it
 	$(PY) -m pytest -n auto

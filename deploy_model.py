@@ -119,6 +119,9 @@ def deploy(config: Config, skip_if_rejected: bool) -> int:
 
         previous = champion_version(client, name, alias)
         version = _existing_version(client, name, evaluation["run_id"])
+        if previous is not None and version == str(previous.version):
+            print(f"{name} version {version} (this run) is already @{alias}; nothing to do")
+            return 0
         if version is None:
             if not client.search_registered_models(f"name = '{name}'"):
                 client.create_registered_model(name)
@@ -176,6 +179,43 @@ def deploy(config: Config, skip_if_rejected: bool) -> int:
     return 0
 
 
+def rollback(config: Config, to_version: str | None) -> int:
+    """Point the champion alias back at an earlier version: by default the previous champion.
+
+    Idempotent: `previous_champion` is left where it is, so a second run finds the champion
+    already there and changes nothing.
+    """
+    uri = configure_tracking(config)
+    client = MlflowClient()
+    name, alias = config.mlflow.registered_model, config.mlflow.champion_alias
+    with tracking_errors(uri):
+        current = champion_version(client, name, alias)
+        if to_version is None:
+            previous = champion_version(client, name, PREVIOUS_ALIAS)
+            if previous is None:
+                raise Refused(f"{name} has no @{PREVIOUS_ALIAS} to roll back to; pass --to-version")
+            to_version = str(previous.version)
+        known = sorted(int(v.version) for v in client.search_model_versions(f"name = '{name}'"))
+        if not to_version.isdigit() or int(to_version) not in known:
+            raise Refused(f"{name} has no version {to_version!r} (versions: {known or 'none'})")
+        if current is not None and str(current.version) == to_version:
+            print(f"{name} @{alias} is already version {to_version}; nothing to do")
+            github_summary(f"## Rollback\n`@{alias}` already points to version {to_version}.")
+            return 0
+        with tempfile.TemporaryDirectory() as scratch:
+            load_sklearn_model(download_model(f"models:/{name}/{to_version}", Path(scratch)))
+        client.set_registered_model_alias(name, alias, to_version)
+        if current is not None:
+            client.set_model_version_tag(name, current.version, "rolled_back_to", to_version)
+    was = current.version if current else "none"
+    print(f"rolled back {name} @{alias}: version {was} -> {to_version}")
+    github_summary(
+        f"## Rollback\n`{name}@{alias}` moved from version **{was}** to **{to_version}**."
+    )
+    github_output({"version": to_version, "previous_version": str(was)})
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", help="config file (default: config.yaml or $PIPELINE_CONFIG)")
@@ -183,9 +223,19 @@ def main() -> int:
         "--skip-if-rejected", action="store_true",
         help="exit 0 with a message when the gate rejected the model (local pipeline runs)",
     )
+    parser.add_argument(
+        "--rollback", action="store_true",
+        help="move the champion alias back to @previous_champion (or --to-version) instead",
+    )
+    parser.add_argument("--to-version", help="with --rollback: the version to make champion")
     args = parser.parse_args()
+    if args.to_version and not args.rollback:
+        parser.error("--to-version goes with --rollback")
     try:
-        return deploy(load_config(args.config), args.skip_if_rejected)
+        config = load_config(args.config)
+        if args.rollback:
+            return rollback(config, args.to_version)
+        return deploy(config, args.skip_if_rejected)
     except Refused as refusal:
         print(f"error: deploy refused: {refusal}", file=sys.stderr)
         return EXIT_REFUSED

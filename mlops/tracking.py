@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,42 @@ def embedded_tracking_uri(root: Path) -> str:
     return f"sqlite:///{root / EMBEDDED_STORE}"
 
 
+# Columns where MLflow stores absolute artifact locations of the embedded store.
+_ARTIFACT_COLUMNS = (
+    ("experiments", "artifact_location"),
+    ("runs", "artifact_uri"),
+    ("logged_models", "artifact_location"),
+    ("model_versions", "storage_location"),
+)
+
+
+def relocate_embedded_store(root: Path, experiment: str) -> bool:
+    """Point the embedded store at root/mlartifacts after the folder moved.
+
+    MLflow records absolute artifact paths, so a store copied elsewhere (another CI job's
+    workspace, a downloaded artifact, a moved clone) would look for its models in the old
+    place. Returns whether anything was rewritten.
+    """
+    database = root / EMBEDDED_STORE
+    if not database.is_file():
+        return False
+    new_prefix = (root / EMBEDDED_ARTIFACTS).as_uri()
+    with contextlib.closing(sqlite3.connect(database)) as connection, connection:
+        row = connection.execute(
+            "SELECT artifact_location FROM experiments WHERE name = ?", (experiment,)
+        ).fetchone()
+        if row is None or row[0].startswith(new_prefix) or "/" + EMBEDDED_ARTIFACTS not in row[0]:
+            return False
+        old_prefix = row[0][: row[0].rindex("/" + EMBEDDED_ARTIFACTS) + len(EMBEDDED_ARTIFACTS) + 1]
+        for table, column in _ARTIFACT_COLUMNS:
+            connection.execute(
+                f"UPDATE {table} SET {column} = ? || substr({column}, ?) "  # noqa: S608 (fixed names)
+                f"WHERE substr({column}, 1, ?) = ?",
+                (new_prefix, len(old_prefix) + 1, len(old_prefix), old_prefix),
+            )
+    return True
+
+
 def configure_tracking(config: Config) -> str:
     """Use $MLFLOW_TRACKING_URI when set (CI, a shared server), else the embedded SQLite store.
 
@@ -27,6 +64,10 @@ def configure_tracking(config: Config) -> str:
     store its artifacts go next to the database instead of wherever the script was started.
     """
     uri = os.environ.get("MLFLOW_TRACKING_URI") or embedded_tracking_uri(config.root)
+    if uri == embedded_tracking_uri(config.root) and relocate_embedded_store(
+        config.root, config.mlflow.experiment
+    ):
+        print(f"note: {EMBEDDED_STORE} was moved; its artifact paths now point to {config.root}")
     mlflow.set_tracking_uri(uri)
     with tracking_errors(uri):
         if mlflow.get_experiment_by_name(config.mlflow.experiment) is None:

@@ -76,6 +76,24 @@ def make_project(destination: Path) -> Project:
     return Project(destination)
 
 
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """On GitHub Actions, put the test counts in the job summary."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not target or hasattr(config, "workerinput"):  # xdist workers: the controller reports
+        return
+    counts = {
+        outcome: len(terminalreporter.stats.get(outcome, []))
+        for outcome in ("passed", "failed", "error", "skipped")
+    }
+    verdict = "✅ passed" if exitstatus == 0 else "❌ failed"
+    row = " | ".join(str(counts[o]) for o in counts)
+    with open(target, "a", encoding="utf-8") as summary:
+        summary.write(
+            f"## Tests: {verdict}\n\n| passed | failed | errors | skipped |\n"
+            f"|---|---|---|---|\n| {row} |\n\n"
+        )
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     return make_project(tmp_path)
