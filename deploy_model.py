@@ -1,4 +1,5 @@
-"""Register the evaluated model and make it the champion, if and only if the gate passed.
+"""Register the evaluated model and make it the champion, if and only if the gate passed;
+or, with --rollback, move the champion back to an earlier version.
 
 Refuses (exit 3) unless outputs/evaluation.json says the gate passed for the very run and
 model files that train_model.py produced. Everything that can fail (fingerprint, loading,
@@ -39,6 +40,10 @@ class Refused(PipelineError):
     """The deploy was refused: the evidence does not show this model should ship."""
 
 
+class GateRejected(Refused):
+    """The evaluation ran fine and said no: a normal outcome, not a broken pipeline."""
+
+
 def _check_evidence(config: Config, outputs: Path, client: MlflowClient) -> dict[str, Any]:
     """evaluation.json, checked against training.json, the data file and the MLflow run."""
     training = read_json(outputs / TRAINING_FILE, "train_model.py")
@@ -59,16 +64,9 @@ def _check_evidence(config: Config, outputs: Path, client: MlflowClient) -> dict
         raise Refused(f"{config.data_path}: changed since evaluation; run the pipeline again")
     recorded = client.get_run(evaluation["run_id"]).data.tags.get("gate.decision")
     if evaluation.get("decision") != "passed" or recorded != "passed":
-        raise Refused(
+        raise GateRejected(
             "the gate did not pass for this model: "
             + "; ".join(evaluation.get("reasons") or [f"run records decision {recorded!r}"])
-        )
-    current = champion_version(client, config.mlflow.registered_model, config.mlflow.champion_alias)
-    evaluated_against = (evaluation.get("champion") or {}).get("version")
-    if (current and str(current.version)) != evaluated_against and current is not None:
-        raise Refused(
-            f"the champion moved to version {current.version} after this model was evaluated "
-            f"against {evaluated_against or 'no champion'}; run evaluate_model.py again"
         )
     return evaluation
 
@@ -104,12 +102,12 @@ def deploy(config: Config, skip_if_rejected: bool) -> int:
     with tracking_errors(uri):
         try:
             evaluation = _check_evidence(config, outputs, client)
-        except Refused as refusal:
-            if skip_if_rejected and "gate did not pass" in str(refusal):
-                print(f"not deployed: {refusal}")
-                github_summary(f"## Deploy\nNot deployed: {refusal}")
-                return 0
-            raise
+        except GateRejected as rejection:
+            if not skip_if_rejected:
+                raise
+            print(f"not deployed: {rejection}")
+            github_summary(f"## Deploy\nNot deployed: {rejection}")
+            return 0
         _, x_test, _, y_test = holdout_split(load_dataset(config.data_path), config)
         expected = pd.read_csv(outputs / evaluation["predictions_file"], index_col="row")
         if file_sha256(outputs / evaluation["predictions_file"]) != evaluation["predictions_sha256"]:
@@ -122,6 +120,13 @@ def deploy(config: Config, skip_if_rejected: bool) -> int:
         if previous is not None and version == str(previous.version):
             print(f"{name} version {version} (this run) is already @{alias}; nothing to do")
             return 0
+        evaluated_against = (evaluation.get("champion") or {}).get("version")
+        if (str(previous.version) if previous else None) != evaluated_against:
+            raise Refused(
+                f"@{alias} changed to {previous.version if previous else 'none'} after this model "
+                f"was evaluated against {evaluated_against or 'no champion'}; run "
+                "evaluate_model.py again"
+            )
         if version is None:
             if not client.search_registered_models(f"name = '{name}'"):
                 client.create_registered_model(name)
@@ -169,10 +174,17 @@ def deploy(config: Config, skip_if_rejected: bool) -> int:
     }
     write_json(outputs / DEPLOYMENT_FILE, deployment)
     github_output({"version": version, "model": name, "alias": alias})
+    server = deployment["tracking_uri"]
+    link = (
+        f"\n\n[Open version {version} on the tracking server]"
+        f"({server.rstrip('/')}/#/models/{name}/versions/{version})"
+        if server.startswith(("http://", "https://")) else ""
+    )
     github_summary(
         "## Deploy\n"
         f"Deployed **{name}** version **{version}** as `@{alias}` "
         f"(previous: {deployment['previous_version'] or 'none'}) · run `{evaluation['run_id']}`"
+        + link
     )
     print(f"deployed {name} version {version} as @{alias} "
           f"(previous champion: {deployment['previous_version'] or 'none'})")

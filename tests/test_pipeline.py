@@ -80,7 +80,6 @@ def test_champion_alias_points_to_verified_version(deployed, client):
     assert version.tags["model.sha256"] == evaluation["model_sha256"]
     assert version.tags["previous_champion_version"] == "none"
     assert float(version.tags["metric.roc_auc"]) == pytest.approx(evaluation["metrics"]["roc_auc"])
-    model = mlflow.sklearn.load_model  # noqa: F841 (loading goes through the skops trust list)
     deployment = json.loads((deployed.outputs / "deployment.json").read_text())
     assert deployment["version"] == str(version.version)
 
@@ -99,6 +98,14 @@ def test_retrained_model_is_compared_with_champion_and_promoted(tmp_path):
     client = MlflowClient(project.tracking_uri)
     assert client.get_model_version_by_alias("credit-risk-classifier", "champion").version == 2
     assert client.get_model_version_by_alias("credit-risk-classifier", "previous_champion").version == 1
+
+    assert "already @champion; nothing to do" in run_ok(project, "deploy_model.py")
+    assert "version 2 -> 1" in run_ok(project, "deploy_model.py", "--rollback")
+    assert "nothing to do" in run_ok(project, "deploy_model.py", "--rollback")  # idempotent
+    assert client.get_model_version_by_alias("credit-risk-classifier", "champion").version == 1
+    unknown = project.run("deploy_model.py", "--rollback", "--to-version", "99")
+    assert unknown.returncode == 3 and "has no version '99' (versions: [1, 2])" in unknown.stderr
+    assert "version 1 -> 2" in run_ok(project, "deploy_model.py", "--rollback", "--to-version", "2")
 
 
 def test_threshold_above_reach_rejects_and_registry_is_untouched(tmp_path):
