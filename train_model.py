@@ -32,7 +32,7 @@ def main() -> int:
 
     config = load_config(args.config)
     frame = load_dataset(config.data_path)
-    x_train, _, y_train, _ = holdout_split(frame, config)
+    x_train, x_test, y_train, _ = holdout_split(frame, config)
     estimator = make_estimator(config.model.estimator, config.model.params, config.split.seed)
     pipeline = build_pipeline(
         config.data.numeric_features, config.data.categorical_features, estimator
@@ -65,11 +65,15 @@ def main() -> int:
             # MLflow registers its local-file source twice and warns that the path is ambiguous,
             # and hints about integer columns in the raw data (the model sees them as floats).
             warnings.simplefilter("ignore", UserWarning)
-            dataset = mlflow.data.from_pandas(
-                frame, source=str(config.data_path), targets=config.data.target,
-                name=config.data_path.stem,
-            )
-            mlflow.log_input(dataset, context="training")
+            datasets = {
+                context: mlflow.data.from_pandas(
+                    frame.loc[rows.index], source=str(config.data_path),
+                    targets=config.data.target, name=f"{config.data_path.stem}-{context}",
+                )
+                for context, rows in (("training", x_train), ("evaluation", x_test))
+            }
+            for context, dataset in datasets.items():
+                mlflow.log_input(dataset, context=context)
         mlflow.log_metrics({"fit_time_seconds": fit_seconds, "train_rows": len(x_train)})
         example = x_train.head(5)
         # Inferred from all training rows, so columns with missing values are marked optional.
@@ -90,7 +94,7 @@ def main() -> int:
         "run_id": run.info.run_id,
         "model_uri": model_info.model_uri,
         "data_sha256": data_sha256,
-        "dataset_digest": dataset.digest,
+        "dataset_digest": datasets["training"].digest,
         "estimator": config.model.estimator,
     }
     write_json(outputs_dir(config) / TRAINING_FILE, handoff)

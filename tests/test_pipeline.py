@@ -50,9 +50,10 @@ def test_training_run_is_fully_logged(deployed, client):
     assert run.data.metrics["test_roc_auc"] > 0.8
     assert {"git.commit", "git.branch", "data.sha256"} <= set(run.data.tags)
     assert run.data.tags["gate.decision"] == "passed"
-    inputs = run.inputs.dataset_inputs
-    assert len(inputs) == 1 and inputs[0].dataset.digest == training["dataset_digest"]
-    assert inputs[0].tags[0].value == "training"
+    inputs = {i.tags[0].value: i.dataset for i in run.inputs.dataset_inputs}
+    assert set(inputs) == {"training", "evaluation"}
+    assert inputs["training"].digest == training["dataset_digest"]
+    assert json.loads(inputs["evaluation"].profile)["num_rows"] == 891
     model = mlflow.models.get_model_info(training["model_uri"])
     assert model.signature is not None and model.saved_input_example_info is not None
     assert model.flavors["sklearn"]["serialization_format"] == "skops"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from act_runner import (
+from tests.workflows.act_runner import (
     ActResult,
     action_step_problems,
     load_lock,
