@@ -30,7 +30,7 @@ from mlops.registry import (
     PREVIOUS_CHAMPION_TAG, champion_version, directory_sha256, download_model, load_sklearn_model,
 )
 from mlops.scoring import same_predictions, score
-from mlops.tracking import configure_tracking, redact, tracking_errors
+from mlops.tracking import configure_tracking, deploy_lock, redact, tracking_errors
 
 EXIT_REFUSED = 3
 PREVIOUS_ALIAS = "previous_champion"
@@ -94,6 +94,32 @@ def _existing_version(client: MlflowClient, name: str, run_id: str) -> str | Non
     return str(max(int(v.version) for v in versions)) if versions else None
 
 
+def _register(client: MlflowClient, evaluation: dict[str, Any], previous: Any) -> str:
+    """A registered, tagged version for the evaluated model (reused after an interrupted run)."""
+    name = evaluation["registered_model"]
+    version = _existing_version(client, name, evaluation["run_id"])
+    if version is None:
+        if not client.search_registered_models(f"name = '{name}'"):
+            client.create_registered_model(name)
+        version = str(
+            client.create_model_version(name, evaluation["model_uri"], run_id=evaluation["run_id"])
+            .version
+        )
+    run_tags = client.get_run(evaluation["run_id"]).data.tags
+    tags = {
+        "model.sha256": evaluation["model_sha256"],
+        "data.sha256": evaluation["data_sha256"],
+        "gate.decision": evaluation["decision"],
+        "gate.reasons": "; ".join(evaluation["reasons"])[:5000],
+        PREVIOUS_CHAMPION_TAG: str(previous.version) if previous else "none",
+        **{f"metric.{k}": f"{v:.6f}" for k, v in evaluation["metrics"].items() if v is not None},
+        **{k: v for k, v in run_tags.items() if k.startswith("git.")},
+    }
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, value)
+    return version
+
+
 def deploy(config: Config, skip_if_rejected: bool) -> int:
     outputs = outputs_dir(config)
     uri = configure_tracking(config)
@@ -108,61 +134,45 @@ def deploy(config: Config, skip_if_rejected: bool) -> int:
             print(f"not deployed: {rejection}")
             github_summary(f"## Deploy\nNot deployed: {rejection}")
             return 0
-        _, x_test, _, y_test = holdout_split(load_dataset(config.data_path), config)
-        expected = pd.read_csv(outputs / evaluation["predictions_file"], index_col="row")
-        if file_sha256(outputs / evaluation["predictions_file"]) != evaluation["predictions_sha256"]:
+        frame = load_dataset(config.data_path, config.data.max_file_mb)
+        _, x_test, _, y_test = holdout_split(frame, config)
+        predictions_path = outputs / evaluation["predictions_file"]
+        if file_sha256(predictions_path) != evaluation["predictions_sha256"]:
             raise Refused(f"{evaluation['predictions_file']}: changed since evaluation")
-        _verified_model(evaluation["model_uri"], evaluation["model_sha256"], x_test, y_test,
-                        expected, config)
+        expected = pd.read_csv(predictions_path, index_col="row")
 
-        previous = champion_version(client, name, alias)
-        version = _existing_version(client, name, evaluation["run_id"])
-        if previous is not None and version == str(previous.version):
-            print(f"{name} version {version} (this run) is already @{alias}; nothing to do")
-            return 0
-        evaluated_against = (evaluation.get("champion") or {}).get("version")
-        if (str(previous.version) if previous else None) != evaluated_against:
-            raise Refused(
-                f"@{alias} changed to {previous.version if previous else 'none'} after this model "
-                f"was evaluated against {evaluated_against or 'no champion'}; run "
-                "evaluate_model.py again"
-            )
-        if version is None:
-            if not client.search_registered_models(f"name = '{name}'"):
-                client.create_registered_model(name)
-            version = str(
-                client.create_model_version(
-                    name, evaluation["model_uri"], run_id=evaluation["run_id"]
-                ).version
-            )
-        tags = {
-            "model.sha256": evaluation["model_sha256"],
-            "data.sha256": evaluation["data_sha256"],
-            "gate.decision": evaluation["decision"],
-            "gate.reasons": "; ".join(evaluation["reasons"])[:5000],
-            PREVIOUS_CHAMPION_TAG: str(previous.version) if previous else "none",
-            **{f"metric.{k}": f"{v:.6f}" for k, v in evaluation["metrics"].items() if v is not None},
-            **{k: v for k, v in client.get_run(evaluation["run_id"]).data.tags.items()
-               if k.startswith("git.")},
-        }
-        for key, value in tags.items():
-            client.set_model_version_tag(name, version, key, value)
-        # The registered copy must be the evaluated one before anything points at it.
-        _verified_model(f"models:/{name}/{version}", evaluation["model_sha256"], x_test, y_test,
-                        expected, config)
+        def verify(model_uri: str) -> None:
+            _verified_model(model_uri, evaluation["model_sha256"], x_test, y_test, expected, config)
 
-        if previous is not None and str(previous.version) != version:
-            client.set_registered_model_alias(name, PREVIOUS_ALIAS, previous.version)
-        client.set_registered_model_alias(name, alias, version)  # the commit point
-        try:
-            _verified_model(f"models:/{name}@{alias}", evaluation["model_sha256"], x_test, y_test,
-                            expected, config)
-        except Refused:
+        verify(evaluation["model_uri"])
+        # One deploy at a time decides who the champion is (see deploy_lock).
+        with deploy_lock(config, uri):
+            previous = champion_version(client, name, alias)
+            if previous is not None and previous.run_id == evaluation["run_id"]:
+                print(f"{name} version {previous.version} (this run) is already @{alias}; "
+                      "nothing to do")
+                return 0
+            evaluated_against = (evaluation.get("champion") or {}).get("version")
+            if (str(previous.version) if previous else None) != evaluated_against:
+                raise Refused(
+                    f"@{alias} changed to {previous.version if previous else 'none'} after this "
+                    f"model was evaluated against {evaluated_against or 'no champion'}; run "
+                    "evaluate_model.py again"
+                )
+            version = _register(client, evaluation, previous)
+            verify(f"models:/{name}/{version}")  # the registered copy is the evaluated one
+
             if previous is not None:
-                client.set_registered_model_alias(name, alias, previous.version)
-            else:
-                client.delete_registered_model_alias(name, alias)
-            raise
+                client.set_registered_model_alias(name, PREVIOUS_ALIAS, previous.version)
+            client.set_registered_model_alias(name, alias, version)  # the commit point
+            try:
+                verify(f"models:/{name}@{alias}")
+            except Refused:
+                if previous is not None:
+                    client.set_registered_model_alias(name, alias, previous.version)
+                else:
+                    client.delete_registered_model_alias(name, alias)
+                raise
 
     deployment = {
         "registered_model": name,
@@ -200,7 +210,7 @@ def rollback(config: Config, to_version: str | None) -> int:
     uri = configure_tracking(config)
     client = MlflowClient()
     name, alias = config.mlflow.registered_model, config.mlflow.champion_alias
-    with tracking_errors(uri):
+    with tracking_errors(uri), deploy_lock(config, uri):
         current = champion_version(client, name, alias)
         if to_version is None:
             previous = champion_version(client, name, PREVIOUS_ALIAS)

@@ -95,7 +95,8 @@ def main() -> int:
         raise PipelineError(
             f"{config.data_path}: changed since the model was trained; run train_model.py again"
         )
-    _, x_test, _, y_test = holdout_split(load_dataset(config.data_path), config)
+    frame = load_dataset(config.data_path, config.data.max_file_mb)
+    _, x_test, _, y_test = holdout_split(frame, config)
 
     uri = configure_tracking(config)
     client = MlflowClient()

@@ -31,7 +31,7 @@ def main() -> int:
     args = parser.parse_args()
 
     config = load_config(args.config)
-    frame = load_dataset(config.data_path)
+    frame = load_dataset(config.data_path, config.data.max_file_mb)
     x_train, x_test, y_train, _ = holdout_split(frame, config)
     estimator = make_estimator(config.model.estimator, config.model.params, config.split.seed)
     pipeline = build_pipeline(

@@ -21,7 +21,7 @@ def main() -> int:
 
     config = load_config(args.config)
     data_path = config.data_path if args.data is None else config.root / args.data
-    report = validate_frame(load_dataset(data_path), config)
+    report = validate_frame(load_dataset(data_path, config.data.max_file_mb), config)
 
     result_path = outputs_dir(config) / VALIDATION_FILE
     write_json(result_path, report.result)

@@ -35,6 +35,8 @@ class DataSection(_Section):
     numeric_features: list[str]
     categorical_features: list[str]
     expectation_suite: str = Field(min_length=1)
+    # Refuse larger files before reading them, so a wrong file cannot exhaust memory.
+    max_file_mb: float = Field(default=500, gt=0)
 
     @model_validator(mode="after")
     def _features_are_distinct(self) -> "DataSection":

@@ -2,6 +2,7 @@
 
 import csv
 import hashlib
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +20,10 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_dataset(path: Path) -> pd.DataFrame:
+DELIMITERS = (";", "\t", "|")
+
+
+def load_dataset(path: Path, max_file_mb: float = math.inf) -> pd.DataFrame:
     """The CSV as a DataFrame, or a `PipelineError` naming the file and what is wrong with it.
 
     Only what Great Expectations cannot see is checked here (can the bytes be read as a CSV
@@ -27,8 +31,14 @@ def load_dataset(path: Path) -> pd.DataFrame:
     """
     if not path.is_file():
         raise PipelineError(f"{path}: data file not found")
+    size_mb = path.stat().st_size / 1e6
+    if size_mb > max_file_mb:
+        raise PipelineError(
+            f"{path}: {size_mb:,.0f} MB, larger than data.max_file_mb ({max_file_mb:g} MB); "
+            "raise the limit in the config if the file is right"
+        )
     with path.open("rb") as handle:
-        head = handle.read(4)
+        head = handle.read(4096)
     if head.startswith(b"\xef\xbb\xbf"):
         raise PipelineError(f"{path}: starts with a byte-order mark; save it as UTF-8 without BOM")
     try:
@@ -44,6 +54,14 @@ def load_dataset(path: Path) -> pd.DataFrame:
         raise PipelineError(f"{path}: not a well-formed CSV table: {error}") from None
     if frame.empty:
         raise PipelineError(f"{path}: has a header but no rows")
+    header = head.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    if frame.shape[1] == 1:
+        for delimiter in DELIMITERS:
+            if delimiter in header:
+                raise PipelineError(
+                    f"{path}: one column found; the header is separated by {delimiter!r}, "
+                    "expected ','"
+                )
     return frame
 
 

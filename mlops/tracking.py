@@ -1,6 +1,7 @@
 """Where MLflow writes, how its failures reach the user, and what each run is tagged with."""
 
 import contextlib
+import fcntl
 import os
 import sqlite3
 import subprocess
@@ -97,6 +98,25 @@ def tracking_errors(uri: str | None = None) -> Iterator[None]:
         where = redact(uri or mlflow.get_tracking_uri())
         first_line = str(error.message).strip().splitlines()[0]
         raise PipelineError(f"MLflow at {where}: {first_line}") from None
+
+
+@contextlib.contextmanager
+def deploy_lock(config: Config, uri: str) -> Iterator[None]:
+    """Serialise deploys and rollbacks against the embedded store.
+
+    The second of two concurrent deploys waits, then sees the champion it was evaluated
+    against has changed and refuses. A shared server is serialised by the workflow's
+    `concurrency` group instead (one deploy job at a time).
+    """
+    if uri != embedded_tracking_uri(config.root):
+        yield
+        return
+    with open(config.root / f"{EMBEDDED_STORE}.deploy-lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _git(*args: str) -> str | None:
