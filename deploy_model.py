@@ -6,6 +6,8 @@ model files that train_model.py produced. Everything that can fail (fingerprint,
 prediction check) happens before the alias moves: the alias move is the commit point, so a
 failure leaves the previous champion serving. The previous champion stays reachable through
 the `previous_champion` alias and a tag on the new version.
+Before the alias moves, the registered version is also served with MLflow's scoring server on
+127.0.0.1 and must answer the held-out rows with the offline predictions.
 Exit codes: 0 deployed (or nothing to do with --skip-if-rejected), 2 unusable inputs or
 tracking server, 3 refused.
 """
@@ -30,6 +32,7 @@ from mlops.registry import (
     PREVIOUS_CHAMPION_TAG, champion_version, directory_sha256, download_model, load_sklearn_model,
 )
 from mlops.scoring import same_predictions, score
+from mlops.serving import check_served_predictions
 from mlops.tracking import configure_tracking, deploy_lock, redact, tracking_errors
 
 EXIT_REFUSED = 3
@@ -161,6 +164,12 @@ def deploy(config: Config, skip_if_rejected: bool) -> int:
                 )
             version = _register(client, evaluation, previous)
             verify(f"models:/{name}/{version}")  # the registered copy is the evaluated one
+            try:
+                serving = check_served_predictions(
+                    f"models:/{name}/{version}", x_test, expected["prediction"]
+                )
+            except PipelineError as error:
+                raise Refused(f"serving check failed: {error}") from None
 
             if previous is not None:
                 client.set_registered_model_alias(name, PREVIOUS_ALIAS, previous.version)
@@ -181,6 +190,7 @@ def deploy(config: Config, skip_if_rejected: bool) -> int:
         "previous_version": str(previous.version) if previous else None,
         "run_id": evaluation["run_id"],
         "tracking_uri": redact(uri),
+        "serving_check": serving.to_dict(),
     }
     write_json(outputs / DEPLOYMENT_FILE, deployment)
     github_output({"version": version, "model": name, "alias": alias})
@@ -195,9 +205,14 @@ def deploy(config: Config, skip_if_rejected: bool) -> int:
         f"Deployed **{name}** version **{version}** as `@{alias}` "
         f"(previous: {deployment['previous_version'] or 'none'}) · run `{evaluation['run_id']}`"
         + link
+        + f"\n\nServing check (`mlflow models serve`, before promotion): {serving.rows_checked} "
+        f"held-out rows served with the offline predictions; start-up {serving.startup_seconds} s, "
+        f"single-row p50 {serving.single_row_p50_ms} ms, p99 {serving.single_row_p99_ms} ms."
     )
     print(f"deployed {name} version {version} as @{alias} "
           f"(previous champion: {deployment['previous_version'] or 'none'})")
+    print(f"serving check: {serving.rows_checked} rows matched; start-up "
+          f"{serving.startup_seconds} s, single-row p50 {serving.single_row_p50_ms} ms")
     return 0
 
 

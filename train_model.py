@@ -17,7 +17,8 @@ from mlops.config import load_config
 from mlops.data import file_sha256, holdout_split, load_dataset
 from mlops.errors import PipelineError, run_script
 from mlops.handoff import TRAINING_FILE, github_output, outputs_dir, write_json
-from mlops.modeling import ESTIMATORS, COMMON_TRUSTED_TYPES, build_pipeline, make_estimator
+from mlops.modeling import COMMON_TRUSTED_TYPES, ESTIMATORS, build_pipeline, make_estimator
+from mlops.registry import check_skops_safe
 from mlops.tracking import configure_tracking, git_tags, tracking_errors
 
 # What a model server needs to load the model; pinned to the versions it was trained with.
@@ -44,6 +45,8 @@ def main() -> int:
     except (InvalidParameterError, ValueError) as error:
         raise PipelineError(f"model.params: {config.model.estimator} refused to fit: {error}") from None
     fit_seconds = time.perf_counter() - started
+    trusted = [*COMMON_TRUSTED_TYPES, *ESTIMATORS[config.model.estimator].skops_trusted_types]
+    check_skops_safe(pipeline, trusted)  # before any run exists
 
     uri = configure_tracking(config)
     data_sha256 = file_sha256(config.data_path)
@@ -85,9 +88,7 @@ def main() -> int:
             input_example=example,
             pip_requirements=[f"{package}=={version(package)}" for package in MODEL_REQUIREMENTS],
             serialization_format="skops",
-            skops_trusted_types=[
-                *COMMON_TRUSTED_TYPES, *ESTIMATORS[config.model.estimator].skops_trusted_types
-            ],
+            skops_trusted_types=trusted,
         )
 
     handoff = {

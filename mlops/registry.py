@@ -63,6 +63,19 @@ def load_sklearn_model(model_dir: Path) -> Pipeline:
     return skops.io.load(path, trusted=trusted_types())
 
 
+def check_skops_safe(model: Pipeline, trusted: list[str]) -> None:
+    """Refuse, before anything is written, a model that skops could only load by trusting more.
+
+    Saving first and failing later would leave a half-written model in the artifact store.
+    """
+    untrusted = sorted(set(skops.io.get_untrusted_types(data=skops.io.dumps(model))) - set(trusted))
+    if untrusted:
+        raise PipelineError(
+            f"the model contains types skops will not load without trusting them: {untrusted}; "
+            "review them and add them to skops_trusted_types in mlops/modeling.py"
+        )
+
+
 def champion_version(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
     """The version the alias points to, or None when there is no such model or alias yet."""
     try:

@@ -4,10 +4,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from mlflow.models import ModelSignature
+from mlflow.types import DataType
 from sklearn.pipeline import Pipeline
 
 from mlops.errors import PipelineError
 from mlops.metrics import compute_metrics
+
+NUMERIC_TYPES = (DataType.double, DataType.float, DataType.long, DataType.integer)
 
 
 @dataclass(frozen=True)
@@ -41,3 +45,21 @@ def same_predictions(expected: pd.DataFrame, actual: pd.DataFrame) -> bool:
         and (expected["prediction"].astype(str) == actual["prediction"].astype(str)).all()
         and np.allclose(expected["probability"], actual["probability"], rtol=0, atol=1e-12)
     )
+
+
+def signature_problems(frame: pd.DataFrame, signature: ModelSignature) -> list[str]:
+    """What stops the model's input schema from accepting these rows, one line per column."""
+    problems = []
+    for column in signature.inputs.inputs:
+        name, numeric = column.name, column.type in NUMERIC_TYPES
+        if name not in frame.columns:
+            if column.required:
+                problems.append(f"{name}: missing (the model needs it)")
+            continue
+        values = frame[name]
+        if numeric and not pd.api.types.is_numeric_dtype(values):
+            bad = values[pd.to_numeric(values, errors="coerce").isna() & values.notna()]
+            problems.append(f"{name}: expected numbers, found e.g. {bad.iloc[0]!r}")
+        if column.required and values.isna().any():
+            problems.append(f"{name}: {int(values.isna().sum())} missing value(s), none allowed")
+    return problems

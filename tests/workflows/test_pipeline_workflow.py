@@ -80,7 +80,7 @@ def test_least_privilege_permissions(workflow):
     for job_id, job in document["jobs"].items():
         assert "permissions" in job, f"job {job_id} has no permissions block"
         writes = {k for k, v in job["permissions"].items() if v == "write"}
-        allowed = {"pull-requests"} if job_id == "pr-comment" else set()
+        allowed = {"pr-comment": {"pull-requests"}, "publish-image": {"packages"}}.get(job_id, set())
         assert writes <= allowed, f"job {job_id} may write {writes}"
 
 
@@ -121,11 +121,17 @@ def test_pull_request_comment_skips_forks():
 
 
 def test_every_job_sets_up_through_the_shared_action():
-    for job_id, job in load(REPO / PIPELINE)["jobs"].items():
+    jobs = load(REPO / PIPELINE)["jobs"]
+    for job_id in ("validate", "test", "train-evaluate", "deploy"):
+        assert "./.github/actions/setup" in [step.get("uses") for step in jobs[job_id]["steps"]]
+    for job_id, job in jobs.items():
         uses = [step.get("uses", "") for step in job["steps"]]
-        if any(u.startswith("actions/checkout@") for u in uses):
-            assert "./.github/actions/setup" in uses, job_id
         assert not any(u.startswith("actions/setup-python@") for u in uses), job_id
+
+
+def test_image_publishing_is_opt_in():
+    publish = load(REPO / PIPELINE)["jobs"]["publish-image"]
+    assert publish["if"] == "vars.PUBLISH_IMAGE == 'true'" and publish["needs"] == "deploy"
 
 
 # ---------------------------------------------------------------- act runs
@@ -169,7 +175,7 @@ def test_push_to_default_branch_deploys_the_model(tmp_path):
     assert run.returncode == 0, run.report()
     assert results(run) == {"validate": "success", "test": "success",
                             "train-evaluate": "success", "pr-comment": "skipped",
-                            "deploy": "success"}, run.report()
+                            "deploy": "success", "publish-image": "skipped"}, run.report()
     evaluation = run.job("train-evaluate")
     assert "| metric | candidate | threshold |" in evaluation.summary
     assert "Gate passed" in evaluation.summary
@@ -180,6 +186,9 @@ def test_push_to_default_branch_deploys_the_model(tmp_path):
     deployment = json.loads((run.artifacts_dir / "mlflow-store-deployed" / "outputs"
                              / "deployment.json").read_text())
     assert deployment["version"] == "1" and deployment["alias"] == "champion"
+    assert deployment["serving_check"]["rows_checked"] == 891
+    bundle = run.artifacts_dir / "model-bundle"
+    assert (bundle / "Dockerfile").is_file() and (bundle / "model_dir" / "MLmodel").is_file()
 
 
 def raise_threshold(repo: Path) -> None:

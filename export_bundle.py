@@ -1,0 +1,66 @@
+"""Export the champion as a deployable bundle: MLflow model directory, pinned requirements and
+a Dockerfile (outputs/bundle/), after checking its files are the ones that were evaluated.
+
+`make publish-image` builds and pushes the bundle's image (needs a Docker engine).
+Exit codes: 0 exported, 2 unusable config, model or tracking server, 3 refused.
+"""
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from mlflow.tracking import MlflowClient
+
+from mlops.config import load_config
+from mlops.errors import PipelineError, run_script
+from mlops.handoff import github_output, outputs_dir
+from mlops.registry import champion_version, directory_sha256, download_model
+from mlops.tracking import configure_tracking, tracking_errors
+
+BUNDLE_DIR = "bundle"
+# MLflow 3.17 loads scikit-learn models (skops files too) only with this flag; the bundle's
+# files were checked against the fingerprint recorded at evaluation before it was written.
+SERVING_ENV = "ENV MLFLOW_ALLOW_PICKLE_DESERIALIZATION=true\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", help="config file (default: config.yaml or $PIPELINE_CONFIG)")
+    args = parser.parse_args()
+
+    config = load_config(args.config)
+    name, alias = config.mlflow.registered_model, config.mlflow.champion_alias
+    uri = configure_tracking(config)
+    bundle = outputs_dir(config) / BUNDLE_DIR
+    with tracking_errors(uri), tempfile.TemporaryDirectory() as scratch:
+        version = champion_version(MlflowClient(), name, alias)
+        if version is None:
+            raise PipelineError(f"{name} has no @{alias} yet; run the pipeline first")
+        model_dir = download_model(f"models:/{name}/{version.version}", Path(scratch) / "model")
+        if directory_sha256(model_dir) != version.tags.get("model.sha256"):
+            print(f"error: {name} version {version.version}: model files differ from the "
+                  "evaluated ones (tag model.sha256)", file=sys.stderr)
+            return 3
+        shutil.rmtree(bundle, ignore_errors=True)
+        result = subprocess.run(
+            [str(Path(sys.executable).parent / "mlflow"), "models", "generate-dockerfile",
+             "-m", str(model_dir), "-d", str(bundle), "--env-manager", "local"],
+            capture_output=True, text=True,
+        )
+        if result.returncode != 0:
+            raise PipelineError(f"mlflow models generate-dockerfile failed: {result.stderr[-500:]}")
+    dockerfile = bundle / "Dockerfile"
+    text = dockerfile.read_text()
+    dockerfile.write_text(text.replace("\nENTRYPOINT", f"\n{SERVING_ENV}\nENTRYPOINT", 1))
+    (bundle / "VERSION").write_text(f"{name} {version.version}\n")
+    github_output({"bundle": str(bundle), "version": str(version.version)})
+    print(f"exported {name} version {version.version} to {bundle} "
+          "(model_dir/ with requirements.txt, Dockerfile)")
+    return 0
+
+
+if __name__ == "__main__":
+    run_script(main)

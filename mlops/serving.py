@@ -1,0 +1,147 @@
+"""Serve a registered model with MLflow's scoring server and check it over HTTP."""
+
+import http.client
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from mlops.errors import PipelineError
+
+STARTUP_TIMEOUT_SECONDS = 90
+SINGLE_ROW_REQUESTS = 50
+
+
+@dataclass(frozen=True)
+class ServingReport:
+    startup_seconds: float
+    rows_checked: int
+    single_row_p50_ms: float
+    single_row_p99_ms: float
+    batch_ms: float
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ModelServer:
+    host: str
+    port: int
+
+    def post(self, payload: bytes) -> tuple[int, bytes]:
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        try:
+            connection.request(
+                "POST", "/invocations", payload, {"Content-Type": "application/json"}
+            )
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _ping(port: int) -> bool:
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        connection.request("GET", "/ping")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+
+
+@contextmanager
+def model_server(model_uri: str) -> Iterator[tuple[ModelServer, float]]:
+    """`mlflow models serve` for the model on 127.0.0.1; yields it and its start-up seconds.
+
+    MLflow 3.17's scoring server loads every scikit-learn model, skops files included, only
+    with MLFLOW_ALLOW_PICKLE_DESERIALIZATION=true. It is set for this child process alone,
+    and only after the caller verified the model files' fingerprint.
+    """
+    port = _free_port()
+    bin_dir = Path(sys.executable).parent
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",  # it execs uvicorn
+        "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true",
+    }
+    command = [str(bin_dir / "mlflow"), "models", "serve", "-m", model_uri,
+               "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]
+    with tempfile.TemporaryFile() as log:
+        started = time.monotonic()
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        try:
+            while not _ping(port):
+                if process.poll() is not None or time.monotonic() - started > STARTUP_TIMEOUT_SECONDS:
+                    log.seek(0)
+                    tail = log.read().decode(errors="replace").strip().splitlines()[-3:]
+                    raise PipelineError(
+                        f"model server for {model_uri} did not start: " + " | ".join(tail)
+                    )
+                time.sleep(0.2)
+            yield ModelServer("127.0.0.1", port), time.monotonic() - started
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+
+
+def request_body(frame: pd.DataFrame) -> bytes:
+    """The scoring server's `dataframe_split` JSON; missing values become null."""
+    return json.dumps({"dataframe_split": json.loads(frame.to_json(orient="split", index=False))}).encode()
+
+
+def check_served_predictions(
+    model_uri: str, rows: pd.DataFrame, expected_labels: pd.Series
+) -> ServingReport:
+    """Serve the model, score the rows over HTTP, refuse unless labels equal the offline ones."""
+    with model_server(model_uri) as (server, startup_seconds):
+        started = time.perf_counter()
+        status, body = server.post(request_body(rows))
+        batch_ms = (time.perf_counter() - started) * 1000
+        if status != 200:
+            raise PipelineError(f"model server answered {status}: {body[:300]!r}")
+        served = [str(label) for label in json.loads(body)["predictions"]]
+        if served != [str(label) for label in expected_labels]:
+            raise PipelineError(f"{model_uri}: served predictions differ from offline ones")
+        latencies = []
+        connection = http.client.HTTPConnection(server.host, server.port, timeout=60)
+        try:
+            for index in range(min(SINGLE_ROW_REQUESTS, len(rows))):
+                payload = request_body(rows.iloc[[index]])
+                started = time.perf_counter()
+                connection.request("POST", "/invocations", payload,
+                                   {"Content-Type": "application/json"})
+                connection.getresponse().read()
+                latencies.append((time.perf_counter() - started) * 1000)
+        finally:
+            connection.close()
+    return ServingReport(
+        startup_seconds=round(startup_seconds, 2),
+        rows_checked=len(rows),
+        single_row_p50_ms=round(statistics.median(latencies), 2),
+        single_row_p99_ms=round(statistics.quantiles(latencies, n=100)[98], 2),
+        batch_ms=round(batch_ms, 1),
+    )

@@ -1,0 +1,62 @@
+"""Score a CSV file with the champion model: predictions and probabilities next to the input.
+
+The input is checked against the model's signature first; a missing column or a wrong type
+stops with one message per column. The model is loaded with the reviewed skops trust list.
+Exit codes: 0 scored, 2 unusable input, config, model or tracking server.
+"""
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from mlflow.models import Model
+
+from mlops.config import load_config
+from mlops.data import load_dataset
+from mlops.errors import PipelineError, run_script
+from mlops.registry import download_model, load_sklearn_model
+from mlops.scoring import NUMERIC_TYPES, signature_problems
+from mlops.tracking import configure_tracking, tracking_errors
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("input", type=Path, help="CSV file with the model's feature columns")
+    parser.add_argument("--output", type=Path, help="default: <input>.predictions.csv")
+    parser.add_argument("--model-uri", help="default: models:/<registered_model>@<champion_alias>")
+    parser.add_argument("--config", help="config file (default: config.yaml or $PIPELINE_CONFIG)")
+    args = parser.parse_args()
+
+    config = load_config(args.config)
+    model_uri = args.model_uri or (
+        f"models:/{config.mlflow.registered_model}@{config.mlflow.champion_alias}"
+    )
+    frame = load_dataset(args.input, config.data.max_file_mb)
+    uri = configure_tracking(config)
+    with tracking_errors(uri), tempfile.TemporaryDirectory() as scratch:
+        model_dir = download_model(model_uri, Path(scratch))
+        signature = Model.load(str(model_dir)).signature
+        model = load_sklearn_model(model_dir)
+    problems = signature_problems(frame, signature)
+    if problems:
+        raise PipelineError(
+            f"{args.input}: does not match the input schema of {model_uri}:\n  "
+            + "\n  ".join(problems)
+        )
+    features = frame[[c.name for c in signature.inputs.inputs if c.name in frame.columns]].copy()
+    numeric = [c.name for c in signature.inputs.inputs if c.type in NUMERIC_TYPES and c.name in frame]
+    features[numeric] = features[numeric].astype("float64")
+    classes = [str(c) for c in model.classes_]
+    scored = frame.copy()
+    scored["prediction"] = model.predict(features)
+    probabilities = model.predict_proba(features)
+    for index, label in enumerate(classes):
+        scored[f"probability_{label}"] = probabilities[:, index]
+    output = args.output or args.input.with_name(f"{args.input.stem}.predictions.csv")
+    scored.to_csv(output, index=False)
+    print(f"scored {len(scored)} rows of {args.input.name} with {model_uri}: {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_script(main)
