@@ -14,7 +14,7 @@ export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR := false
 unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev pipeline validate train evaluate deploy rollback test test-fast lint-workflows ui lock dataset clean
+.PHONY: help install install-dev pipeline validate train evaluate deploy rollback bundle publish-image score test test-fast lint-workflows ui lock dataset clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -56,6 +56,18 @@ deploy: $(VENV)/.runtime ## register and promote the evaluated model (refuses un
 
 rollback: $(VENV)/.runtime ## move @champion back to @previous_champion (or TO_VERSION=N)
 	$(PY) deploy_model.py --rollback $${TO_VERSION:+--to-version "$$TO_VERSION"}
+
+bundle: $(VENV)/.runtime ## export the champion: model dir, requirements, Dockerfile (outputs/bundle)
+	$(PY) export_bundle.py
+
+publish-image: ## build and push outputs/bundle (IMAGE=ghcr.io/owner/name:tag; needs Docker)
+	@test -n "$$IMAGE" || { echo "error: set IMAGE=registry/name:tag" >&2; exit 2; }
+	docker build -t "$$IMAGE" outputs/bundle
+	docker push "$$IMAGE"
+
+score: $(VENV)/.runtime ## score a CSV with the champion (INPUT=path/to/file.csv)
+	@test -n "$$INPUT" || { echo "error: set INPUT=path/to/file.csv" >&2; exit 2; }
+	$(PY) score_batch.py "$$INPUT"
 
 test: $(VENV)/.dev ## the full test suite, as CI runs it
 	$(PY) -m pytest -n auto
