@@ -76,6 +76,15 @@ def make_project(destination: Path) -> Project:
     return Project(destination)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Longest first (workflow runs, then other slow tests), so parallel workers finish together."""
+    def weight(item: pytest.Item) -> int:
+        slow = item.get_closest_marker("slow") is not None
+        return 0 if slow and "workflows" in item.nodeid else 1 if slow else 2
+
+    items.sort(key=weight)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     """On GitHub Actions, put the test counts in the job summary."""
     target = os.environ.get("GITHUB_STEP_SUMMARY")
