@@ -25,11 +25,21 @@ from mlops.config import Config, load_config
 from mlops.data import file_sha256, holdout_split, load_dataset
 from mlops.errors import PipelineError, run_script
 from mlops.handoff import (
-    DEPLOYMENT_FILE, EVALUATION_FILE, TRAINING_FILE,
-    github_output, github_summary, outputs_dir, read_json, write_json,
+    DEPLOYMENT_FILE,
+    EVALUATION_FILE,
+    TRAINING_FILE,
+    github_output,
+    github_summary,
+    outputs_dir,
+    read_json,
+    write_json,
 )
 from mlops.registry import (
-    PREVIOUS_CHAMPION_TAG, champion_version, directory_sha256, download_model, load_sklearn_model,
+    PREVIOUS_CHAMPION_TAG,
+    champion_version,
+    directory_sha256,
+    download_model,
+    load_sklearn_model,
 )
 from mlops.scoring import same_predictions, score
 from mlops.serving import check_served_predictions
@@ -52,7 +62,8 @@ def _check_evidence(config: Config, outputs: Path, client: MlflowClient) -> dict
     training = read_json(outputs / TRAINING_FILE, "train_model.py")
     evaluation = read_json(outputs / EVALUATION_FILE, "evaluate_model.py")
     if (evaluation.get("run_id"), evaluation.get("model_uri")) != (
-        training["run_id"], training["model_uri"]
+        training["run_id"],
+        training["model_uri"],
     ):
         raise Refused(
             f"{EVALUATION_FILE} is for run {evaluation.get('run_id')}, but the last training "
@@ -74,8 +85,14 @@ def _check_evidence(config: Config, outputs: Path, client: MlflowClient) -> dict
     return evaluation
 
 
-def _verified_model(model_uri: str, expected_sha256: str, x_test: pd.DataFrame, y_test: pd.Series,
-                    expected: pd.DataFrame, config: Config) -> None:
+def _verified_model(
+    model_uri: str,
+    expected_sha256: str,
+    x_test: pd.DataFrame,
+    y_test: pd.Series,
+    expected: pd.DataFrame,
+    config: Config,
+) -> None:
     """Refuse unless the model files are the evaluated ones and predict exactly as evaluated."""
     with tempfile.TemporaryDirectory() as scratch:
         model_dir = download_model(model_uri, Path(scratch))
@@ -105,8 +122,9 @@ def _register(client: MlflowClient, evaluation: dict[str, Any], previous: Any) -
         if not client.search_registered_models(f"name = '{name}'"):
             client.create_registered_model(name)
         version = str(
-            client.create_model_version(name, evaluation["model_uri"], run_id=evaluation["run_id"])
-            .version
+            client.create_model_version(
+                name, evaluation["model_uri"], run_id=evaluation["run_id"]
+            ).version
         )
     run_tags = client.get_run(evaluation["run_id"]).data.tags
     tags = {
@@ -152,8 +170,10 @@ def deploy(config: Config, skip_if_rejected: bool) -> int:
         with deploy_lock(config, uri):
             previous = champion_version(client, name, alias)
             if previous is not None and previous.run_id == evaluation["run_id"]:
-                print(f"{name} version {previous.version} (this run) is already @{alias}; "
-                      "nothing to do")
+                print(
+                    f"{name} version {previous.version} (this run) is already @{alias}; "
+                    "nothing to do"
+                )
                 return 0
             evaluated_against = (evaluation.get("champion") or {}).get("version")
             if (str(previous.version) if previous else None) != evaluated_against:
@@ -198,7 +218,8 @@ def deploy(config: Config, skip_if_rejected: bool) -> int:
     link = (
         f"\n\n[Open version {version} on the tracking server]"
         f"({server.rstrip('/')}/#/models/{name}/versions/{version})"
-        if server.startswith(("http://", "https://")) else ""
+        if server.startswith(("http://", "https://"))
+        else ""
     )
     github_summary(
         "## Deploy\n"
@@ -209,10 +230,14 @@ def deploy(config: Config, skip_if_rejected: bool) -> int:
         f"held-out rows served with the offline predictions; start-up {serving.startup_seconds} s, "
         f"single-row p50 {serving.single_row_p50_ms} ms, p99 {serving.single_row_p99_ms} ms."
     )
-    print(f"deployed {name} version {version} as @{alias} "
-          f"(previous champion: {deployment['previous_version'] or 'none'})")
-    print(f"serving check: {serving.rows_checked} rows matched; start-up "
-          f"{serving.startup_seconds} s, single-row p50 {serving.single_row_p50_ms} ms")
+    print(
+        f"deployed {name} version {version} as @{alias} "
+        f"(previous champion: {deployment['previous_version'] or 'none'})"
+    )
+    print(
+        f"serving check: {serving.rows_checked} rows matched; start-up "
+        f"{serving.startup_seconds} s, single-row p50 {serving.single_row_p50_ms} ms"
+    )
     return 0
 
 
@@ -257,11 +282,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", help="config file (default: config.yaml or $PIPELINE_CONFIG)")
     parser.add_argument(
-        "--skip-if-rejected", action="store_true",
+        "--skip-if-rejected",
+        action="store_true",
         help="exit 0 with a message when the gate rejected the model (local pipeline runs)",
     )
     parser.add_argument(
-        "--rollback", action="store_true",
+        "--rollback",
+        action="store_true",
         help="move the champion alias back to @previous_champion (or --to-version) instead",
     )
     parser.add_argument("--to-version", help="with --rollback: the version to make champion")

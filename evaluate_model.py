@@ -26,8 +26,15 @@ from mlops.data import file_sha256, holdout_split, load_dataset
 from mlops.errors import PipelineError, run_script
 from mlops.gate import decide
 from mlops.handoff import (
-    EVALUATION_FILE, EVALUATION_REPORT, HOLDOUT_PREDICTIONS, TRAINING_FILE,
-    github_output, github_summary, outputs_dir, read_json, write_json,
+    EVALUATION_FILE,
+    EVALUATION_REPORT,
+    HOLDOUT_PREDICTIONS,
+    TRAINING_FILE,
+    github_output,
+    github_summary,
+    outputs_dir,
+    read_json,
+    write_json,
 )
 from mlops.registry import champion_version, directory_sha256, download_model, load_sklearn_model
 from mlops.report import evaluation_markdown
@@ -47,10 +54,18 @@ def _finite_or_none(metrics: dict[str, float]) -> dict[str, float | None]:
 def _log_plots(scores: Scores, y_true: Any, positive_class: str, directory: Path) -> None:
     is_positive = y_true.astype("string") == positive_class
     for name, draw in (
-        ("confusion_matrix.png", lambda ax: ConfusionMatrixDisplay.from_predictions(
-            y_true.astype(str), scores.predictions["prediction"].astype(str), ax=ax)),
-        ("roc_curve.png", lambda ax: RocCurveDisplay.from_predictions(
-            is_positive, scores.predictions["probability"], ax=ax, name="candidate")),
+        (
+            "confusion_matrix.png",
+            lambda ax: ConfusionMatrixDisplay.from_predictions(
+                y_true.astype(str), scores.predictions["prediction"].astype(str), ax=ax
+            ),
+        ),
+        (
+            "roc_curve.png",
+            lambda ax: RocCurveDisplay.from_predictions(
+                is_positive, scores.predictions["probability"], ax=ax, name="candidate"
+            ),
+        ),
     ):
         figure, axes = plt.subplots(figsize=(5, 4))
         draw(axes)
@@ -74,8 +89,13 @@ def _score_champion(
         scores = score(model, x_test, y_test, config.data.positive_class, config.metrics)
     except (PipelineError, ValueError, KeyError) as error:
         # Fail closed: a candidate cannot be shown to be no worse than a champion we cannot score.
-        reason = f"the champion (version {version.version}) could not be scored on the held-out rows: {error}"
-        return {"version": str(version.version), "run_id": version.run_id, "metrics": None}, [reason]
+        reason = (
+            f"the champion (version {version.version}) could not be scored on the held-out "
+            f"rows: {error}"
+        )
+        return {"version": str(version.version), "run_id": version.run_id, "metrics": None}, [
+            reason
+        ]
     return {
         "version": str(version.version),
         "run_id": version.run_id,

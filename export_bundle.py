@@ -41,14 +41,27 @@ def main() -> int:
             raise PipelineError(f"{name} has no @{alias} yet; run the pipeline first")
         model_dir = download_model(f"models:/{name}/{version.version}", Path(scratch) / "model")
         if directory_sha256(model_dir) != version.tags.get("model.sha256"):
-            print(f"error: {name} version {version.version}: model files differ from the "
-                  "evaluated ones (tag model.sha256)", file=sys.stderr)
+            print(
+                f"error: {name} version {version.version}: model files differ from the "
+                "evaluated ones (tag model.sha256)",
+                file=sys.stderr,
+            )
             return 3
         shutil.rmtree(bundle, ignore_errors=True)
         result = subprocess.run(
-            [str(Path(sys.executable).parent / "mlflow"), "models", "generate-dockerfile",
-             "-m", str(model_dir), "-d", str(bundle), "--env-manager", "local"],
-            capture_output=True, text=True,
+            [
+                str(Path(sys.executable).parent / "mlflow"),
+                "models",
+                "generate-dockerfile",
+                "-m",
+                str(model_dir),
+                "-d",
+                str(bundle),
+                "--env-manager",
+                "local",
+            ],
+            capture_output=True,
+            text=True,
         )
         if result.returncode != 0:
             raise PipelineError(f"mlflow models generate-dockerfile failed: {result.stderr[-500:]}")
@@ -57,8 +70,10 @@ def main() -> int:
     dockerfile.write_text(text.replace("\nENTRYPOINT", f"\n{SERVING_ENV}\nENTRYPOINT", 1))
     (bundle / "VERSION").write_text(f"{name} {version.version}\n")
     github_output({"bundle": str(bundle), "version": str(version.version)})
-    print(f"exported {name} version {version.version} to {bundle} "
-          "(model_dir/ with requirements.txt, Dockerfile)")
+    print(
+        f"exported {name} version {version.version} to {bundle} "
+        "(model_dir/ with requirements.txt, Dockerfile)"
+    )
     return 0
 
 

@@ -44,7 +44,9 @@ def main() -> int:
             + "\n  ".join(problems)
         )
     features = frame[[c.name for c in signature.inputs.inputs if c.name in frame.columns]].copy()
-    numeric = [c.name for c in signature.inputs.inputs if c.type in NUMERIC_TYPES and c.name in frame]
+    numeric = [
+        c.name for c in signature.inputs.inputs if c.type in NUMERIC_TYPES and c.name in frame
+    ]
     features[numeric] = features[numeric].astype("float64")
     classes = [str(c) for c in model.classes_]
     scored = frame.copy()

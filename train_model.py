@@ -43,7 +43,9 @@ def main() -> int:
     try:
         pipeline.fit(x_train, y_train)
     except (InvalidParameterError, ValueError) as error:
-        raise PipelineError(f"model.params: {config.model.estimator} refused to fit: {error}") from None
+        raise PipelineError(
+            f"model.params: {config.model.estimator} refused to fit: {error}"
+        ) from None
     fit_seconds = time.perf_counter() - started
     trusted = [*COMMON_TRUSTED_TYPES, *ESTIMATORS[config.model.estimator].skops_trusted_types]
     check_skops_safe(pipeline, trusted)  # before any run exists
@@ -70,8 +72,10 @@ def main() -> int:
             warnings.simplefilter("ignore", UserWarning)
             datasets = {
                 context: mlflow.data.from_pandas(
-                    frame.loc[rows.index], source=str(config.data_path),
-                    targets=config.data.target, name=f"{config.data_path.stem}-{context}",
+                    frame.loc[rows.index],
+                    source=str(config.data_path),
+                    targets=config.data.target,
+                    name=f"{config.data_path.stem}-{context}",
                 )
                 for context, rows in (("training", x_train), ("evaluation", x_test))
             }

@@ -33,7 +33,9 @@ def main() -> int:
     if report.success:
         print(f"{data_path.name}: valid ({evaluated} expectations met)")
     else:
-        print(f"{data_path.name}: INVALID, {len(report.failed)} of {evaluated} expectations failed:")
+        print(
+            f"{data_path.name}: INVALID, {len(report.failed)} of {evaluated} expectations failed:"
+        )
         for failure in report.failed:
             print(f"  - {failure.describe()}")
     print(f"full result: {result_path}")

@@ -2,9 +2,9 @@
 
 import os
 
-# No phoning home, no progress bars in CI logs and bounded waits, however the scripts are started. The Makefile
-# and the workflows set the same variables; these are defaults for anyone running a script
-# directly.
+# No phoning home, no progress bars in CI logs and bounded waits, however the scripts are
+# started. The Makefile and the workflows set the first three too; these are defaults for
+# anyone running a script directly.
 for _name, _value in {
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "GX_ANALYTICS_ENABLED": "false",

@@ -79,7 +79,9 @@ def split_features_target(frame: pd.DataFrame, config: Config) -> tuple[pd.DataF
     try:
         features[numeric] = features[numeric].astype("float64")
     except (TypeError, ValueError) as error:
-        raise PipelineError(f"{config.data_path}: a numeric feature is not numeric: {error}") from None
+        raise PipelineError(
+            f"{config.data_path}: a numeric feature is not numeric: {error}"
+        ) from None
     return features, frame[config.data.target]
 
 

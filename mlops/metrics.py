@@ -31,16 +31,25 @@ METRICS: dict[str, Metric] = {
         Metric("roc_auc", True, 0.0, 1.0, _roc_auc),
         Metric("f1", True, 0.0, 1.0, lambda t, p, _s: float(skm.f1_score(t, p, zero_division=0))),
         Metric(
-            "precision", True, 0.0, 1.0,
+            "precision",
+            True,
+            0.0,
+            1.0,
             lambda t, p, _s: float(skm.precision_score(t, p, zero_division=0)),
         ),
         Metric(
-            "recall", True, 0.0, 1.0,
+            "recall",
+            True,
+            0.0,
+            1.0,
             lambda t, p, _s: float(skm.recall_score(t, p, zero_division=0)),
         ),
         Metric("accuracy", True, 0.0, 1.0, lambda t, p, _s: float(skm.accuracy_score(t, p))),
         Metric(
-            "log_loss", False, 0.0, math.inf,
+            "log_loss",
+            False,
+            0.0,
+            math.inf,
             lambda t, _p, s: float(skm.log_loss(t, s, labels=[False, True])),
         ),
     )

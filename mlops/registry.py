@@ -23,7 +23,9 @@ REGISTRY_METADATA_FILE = "registered_model_meta"
 def download_model(model_uri: str, destination: Path | None = None) -> Path:
     """A local copy of the model directory behind any MLflow model URI."""
     destination = destination or Path(tempfile.mkdtemp(prefix="model-"))
-    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(destination)))
+    local = Path(
+        mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(destination))
+    )
     if not (local / "MLmodel").is_file():
         raise PipelineError(f"{model_uri}: no model files found in the artifact store")
     return local

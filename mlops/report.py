@@ -36,7 +36,9 @@ def evaluation_markdown(evaluation: dict[str, Any], heading: str = "##") -> str:
             f"| {_threshold(check['metric'], check['threshold'])} "
             f"| {_number(check['champion'])} | {_number(check['delta'], signed=True)} | {result} |"
         )
-    verdict = "✅ **Gate passed: deploy**" if evaluation["deploy"] else "❌ **Gate failed: no deploy**"
+    verdict = (
+        "✅ **Gate passed: deploy**" if evaluation["deploy"] else "❌ **Gate failed: no deploy**"
+    )
     lines += ["", f"{heading}# Decision", verdict, ""]
     lines += [f"- {reason}" for reason in evaluation["reasons"]]
     return "\n".join(lines)

@@ -82,15 +82,30 @@ def model_server(model_uri: str) -> Iterator[tuple[ModelServer, float]]:
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",  # it execs uvicorn
         "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true",
     }
-    command = [str(bin_dir / "mlflow"), "models", "serve", "-m", model_uri,
-               "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]
+    command = [
+        str(bin_dir / "mlflow"),
+        "models",
+        "serve",
+        "-m",
+        model_uri,
+        "--env-manager",
+        "local",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+    ]
     with tempfile.TemporaryFile() as log:
         started = time.monotonic()
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             while not _ping(port):
-                if process.poll() is not None or time.monotonic() - started > STARTUP_TIMEOUT_SECONDS:
+                if (
+                    process.poll() is not None
+                    or time.monotonic() - started > STARTUP_TIMEOUT_SECONDS
+                ):
                     log.seek(0)
                     tail = log.read().decode(errors="replace").strip().splitlines()[-3:]
                     raise PipelineError(
@@ -110,7 +125,9 @@ def model_server(model_uri: str) -> Iterator[tuple[ModelServer, float]]:
 
 def request_body(frame: pd.DataFrame) -> bytes:
     """The scoring server's `dataframe_split` JSON; missing values become null."""
-    return json.dumps({"dataframe_split": json.loads(frame.to_json(orient="split", index=False))}).encode()
+    return json.dumps(
+        {"dataframe_split": json.loads(frame.to_json(orient="split", index=False))}
+    ).encode()
 
 
 def check_served_predictions(
@@ -132,8 +149,9 @@ def check_served_predictions(
             for index in range(min(SINGLE_ROW_REQUESTS, len(rows))):
                 payload = request_body(rows.iloc[[index]])
                 started = time.perf_counter()
-                connection.request("POST", "/invocations", payload,
-                                   {"Content-Type": "application/json"})
+                connection.request(
+                    "POST", "/invocations", payload, {"Content-Type": "application/json"}
+                )
                 connection.getresponse().read()
                 latencies.append((time.perf_counter() - started) * 1000)
         finally:

@@ -69,7 +69,9 @@ def _failure(result: Any) -> FailedExpectation:
     rule = config.type.removeprefix("expect_").replace("_", " ")
     if config.kwargs.get("mostly") is not None:
         rule += f" (for at least {config.kwargs['mostly']:.0%} of rows)"
-    bounds = {k: config.kwargs[k] for k in ("min_value", "max_value", "type_") if k in config.kwargs}
+    bounds = {
+        k: config.kwargs[k] for k in ("min_value", "max_value", "type_") if k in config.kwargs
+    }
     if "value_set" in config.kwargs:
         bounds["allowed"] = config.kwargs["value_set"]
     if bounds:

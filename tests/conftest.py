@@ -18,8 +18,7 @@ PROJECT_FILES = ("config.yaml", "data", "gx")
 def clean_env(**extra: str) -> dict[str, str]:
     """The test process's environment without tracking or CI settings that would leak in."""
     env = {
-        k: v for k, v in os.environ.items()
-        if not k.startswith(("MLFLOW_", "GITHUB_", "PIPELINE_"))
+        k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "GITHUB_", "PIPELINE_"))
     }
     env.update(
         MLFLOW_DISABLE_TELEMETRY="true",
@@ -70,7 +69,9 @@ def make_project(destination: Path) -> Project:
     for name in PROJECT_FILES:
         source = REPO / name
         if source.is_dir():
-            shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("uncommitted"))
+            shutil.copytree(
+                source, destination / name, ignore=shutil.ignore_patterns("uncommitted")
+            )
         else:
             shutil.copy2(source, destination / name)
     return Project(destination)
@@ -78,6 +79,7 @@ def make_project(destination: Path) -> Project:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Longest first (workflow runs, then other slow tests), so parallel workers finish together."""
+
     def weight(item: pytest.Item) -> int:
         slow = item.get_closest_marker("slow") is not None
         return 0 if slow and "workflows" in item.nodeid else 1 if slow else 2

@@ -38,21 +38,54 @@ def test_repository_config_is_valid():
     [
         (lambda c: c.pop("gate"), "gate: missing (required)"),
         (lambda c: c["data"].pop("target"), "data.target: missing (required)"),
-        (lambda c: c["split"].update(test_fraction="0.2"), "split.test_fraction: Input should be a valid number"),
-        (lambda c: c["split"].update(test_fraction=1.5), "split.test_fraction: Input should be less than 1"),
+        (
+            lambda c: c["split"].update(test_fraction="0.2"),
+            "split.test_fraction: Input should be a valid number",
+        ),
+        (
+            lambda c: c["split"].update(test_fraction=1.5),
+            "split.test_fraction: Input should be less than 1",
+        ),
         (lambda c: c["split"].update(seed=1.5), "split.seed: Input should be a valid integer"),
-        (lambda c: c["model"].update(estimator="xgboost"), "model.estimator: unknown estimator 'xgboost'"),
-        (lambda c: c["model"]["params"].update(depth=3), "model: logistic_regression has no parameter(s) ['depth']"),
-        (lambda c: c["model"]["params"].update(C=-1.0), "model: The 'C' parameter of LogisticRegression"),
+        (
+            lambda c: c["model"].update(estimator="xgboost"),
+            "model.estimator: unknown estimator 'xgboost'",
+        ),
+        (
+            lambda c: c["model"]["params"].update(depth=3),
+            "model: logistic_regression has no parameter(s) ['depth']",
+        ),
+        (
+            lambda c: c["model"]["params"].update(C=-1.0),
+            "model: The 'C' parameter of LogisticRegression",
+        ),
         (lambda c: c.update(metrics=["roc_auc", "gini"]), "metrics: unknown metric 'gini'"),
-        (lambda c: c["gate"]["thresholds"].update(roc_auc=1.2), "gate.thresholds: threshold for roc_auc is 1.2; expected a number from 0.0 to 1.0"),
+        (
+            lambda c: c["gate"]["thresholds"].update(roc_auc=1.2),
+            "gate.thresholds: threshold for roc_auc is 1.2; expected a number from 0.0 to 1.0",
+        ),
         (lambda c: c["gate"]["thresholds"].update(log_loss=-0.1), "threshold for log_loss is -0.1"),
-        (lambda c: c["gate"]["champion_tolerance"].update(f1=-0.01), "gate.champion_tolerance: tolerance for f1 is -0.01; expected a number >= 0"),
-        (lambda c: c.update(metrics=["f1"]), "gate.thresholds names ['recall', 'roc_auc'], which are not in metrics"),
-        (lambda c: c["data"].update(categorical_features=["home", "status"]), "the target 'status' is also listed as a feature"),
-        (lambda c: c["data"].update(categorical_features=["home", "age"]), "features listed more than once: ['age']"),
+        (
+            lambda c: c["gate"]["champion_tolerance"].update(f1=-0.01),
+            "gate.champion_tolerance: tolerance for f1 is -0.01; expected a number >= 0",
+        ),
+        (
+            lambda c: c.update(metrics=["f1"]),
+            "gate.thresholds names ['recall', 'roc_auc'], which are not in metrics",
+        ),
+        (
+            lambda c: c["data"].update(categorical_features=["home", "status"]),
+            "the target 'status' is also listed as a feature",
+        ),
+        (
+            lambda c: c["data"].update(categorical_features=["home", "age"]),
+            "features listed more than once: ['age']",
+        ),
         (lambda c: c["mlflow"].update(registerd_model="x"), "mlflow.registerd_model: unknown key"),
-        (lambda c: c["mlflow"].update(registered_model="has space"), "mlflow.registered_model: String should match pattern"),
+        (
+            lambda c: c["mlflow"].update(registered_model="has space"),
+            "mlflow.registered_model: String should match pattern",
+        ),
     ],
 )
 def test_invalid_config_names_the_key(tmp_path, change, expected):

@@ -24,8 +24,9 @@ Y = pd.Series(["good", "bad", "good", "bad", "good", "bad"])
 def test_every_supported_estimator_round_trips_through_skops(tmp_path, estimator):
     model = build_pipeline(["a"], ["b"], make_estimator(estimator, {}, seed=0)).fit(X, Y)
     check_skops_safe(model, trusted_types())
-    mlflow_sklearn.save_model(model, tmp_path / "m", serialization_format="skops",
-                              skops_trusted_types=trusted_types())
+    mlflow_sklearn.save_model(
+        model, tmp_path / "m", serialization_format="skops", skops_trusted_types=trusted_types()
+    )
     loaded = load_sklearn_model(tmp_path / "m")
     assert np.array_equal(loaded.predict_proba(X), model.predict_proba(X))
 
@@ -39,8 +40,12 @@ def test_untrusted_type_is_refused_before_saving():
 def test_loader_uses_the_repository_trust_list_not_the_model_own(tmp_path):
     model = make_pipeline(FunctionTransformer(operator.neg), LogisticRegression()).fit(X[["a"]], Y)
     # The model's MLmodel trusts operator.neg; the project's reviewed list does not.
-    mlflow_sklearn.save_model(model, tmp_path / "m", serialization_format="skops",
-                              skops_trusted_types=[*trusted_types(), "_operator.neg"])
+    mlflow_sklearn.save_model(
+        model,
+        tmp_path / "m",
+        serialization_format="skops",
+        skops_trusted_types=[*trusted_types(), "_operator.neg"],
+    )
     with pytest.raises(PipelineError, match=r"not on the reviewed trust list: \['_operator.neg'\]"):
         load_sklearn_model(tmp_path / "m")
 
@@ -54,8 +59,9 @@ def test_pickled_model_is_refused(tmp_path):
 
 def test_fingerprint_sees_any_changed_byte(tmp_path):
     model = LogisticRegression().fit(X[["a"]], Y)
-    mlflow_sklearn.save_model(model, tmp_path / "m", serialization_format="skops",
-                              skops_trusted_types=trusted_types())
+    mlflow_sklearn.save_model(
+        model, tmp_path / "m", serialization_format="skops", skops_trusted_types=trusted_types()
+    )
     before = directory_sha256(tmp_path / "m")
     (tmp_path / "m" / "registered_model_meta").write_text("model_name: x\n")  # MLflow's own
     assert directory_sha256(tmp_path / "m") == before

@@ -12,9 +12,23 @@ from tests.conftest import Project, make_project
 pytestmark = pytest.mark.slow
 
 EVALUATION_KEYS = {
-    "run_id", "model_uri", "model_sha256", "data_sha256", "registered_model", "holdout_rows",
-    "positive_class", "metrics", "thresholds", "champion_tolerance", "champion", "decision",
-    "deploy", "reasons", "checks", "predictions_file", "predictions_sha256",
+    "run_id",
+    "model_uri",
+    "model_sha256",
+    "data_sha256",
+    "registered_model",
+    "holdout_rows",
+    "positive_class",
+    "metrics",
+    "thresholds",
+    "champion_tolerance",
+    "champion",
+    "decision",
+    "deploy",
+    "reasons",
+    "checks",
+    "predictions_file",
+    "predictions_sha256",
 }
 
 
@@ -58,15 +72,25 @@ def test_training_run_is_fully_logged(deployed, client):
     assert model.signature is not None and model.saved_input_example_info is not None
     assert model.flavors["sklearn"]["serialization_format"] == "skops"
     artifacts = {a.path for a in client.list_artifacts(training["run_id"], "evaluation")}
-    assert {"evaluation/confusion_matrix.png", "evaluation/roc_curve.png",
-            "evaluation/evaluation.json"} <= artifacts
+    assert {
+        "evaluation/confusion_matrix.png",
+        "evaluation/roc_curve.png",
+        "evaluation/evaluation.json",
+    } <= artifacts
 
 
 def test_evaluation_file_schema(deployed):
     evaluation = json.loads((deployed.outputs / "evaluation.json").read_text())
     assert set(evaluation) == EVALUATION_KEYS
     assert evaluation["decision"] == "passed" and evaluation["deploy"] is True
-    assert set(evaluation["metrics"]) == {"roc_auc", "f1", "precision", "recall", "accuracy", "log_loss"}
+    assert set(evaluation["metrics"]) == {
+        "roc_auc",
+        "f1",
+        "precision",
+        "recall",
+        "accuracy",
+        "log_loss",
+    }
     assert evaluation["champion"] is None
     assert evaluation["holdout_rows"] == 891  # 20 % of 4454, stratified
     predictions = pd.read_csv(deployed.outputs / "holdout_predictions.csv")
@@ -94,11 +118,16 @@ def test_retrained_model_is_compared_with_champion_and_promoted(tmp_path):
     assert "champion (v1)" in report
     evaluation = json.loads((project.outputs / "evaluation.json").read_text())
     assert evaluation["champion"]["version"] == "1"
-    assert evaluation["champion"]["metrics"]["roc_auc"] == pytest.approx(evaluation["metrics"]["roc_auc"])
+    assert evaluation["champion"]["metrics"]["roc_auc"] == pytest.approx(
+        evaluation["metrics"]["roc_auc"]
+    )
     assert "deployed credit-risk-classifier version 2" in run_ok(project, "deploy_model.py")
     client = MlflowClient(project.tracking_uri)
     assert client.get_model_version_by_alias("credit-risk-classifier", "champion").version == 2
-    assert client.get_model_version_by_alias("credit-risk-classifier", "previous_champion").version == 1
+    assert (
+        client.get_model_version_by_alias("credit-risk-classifier", "previous_champion").version
+        == 1
+    )
 
     assert "already @champion; nothing to do" in run_ok(project, "deploy_model.py")
     assert "version 2 -> 1" in run_ok(project, "deploy_model.py", "--rollback")
@@ -119,8 +148,10 @@ def test_threshold_above_reach_rejects_and_registry_is_untouched(tmp_path):
     assert "Gate failed" in report
     evaluation = json.loads((project.outputs / "evaluation.json").read_text())
     assert evaluation["decision"] == "rejected" and evaluation["deploy"] is False
-    assert any(r.startswith("roc_auc is 0.8") and "minimum allowed is 0.9900" in r
-               for r in evaluation["reasons"])
+    assert any(
+        r.startswith("roc_auc is 0.8") and "minimum allowed is 0.9900" in r
+        for r in evaluation["reasons"]
+    )
 
     refused = project.run("deploy_model.py")
     assert refused.returncode == 3

@@ -35,7 +35,7 @@ class Case:
 def field(lines: list[str], row: int, column: int, value: str) -> list[str]:
     fields = lines[row].split(",")
     fields[column] = value
-    return [*lines[:row], ",".join(fields), *lines[row + 1:]]
+    return [*lines[:row], ",".join(fields), *lines[row + 1 :]]
 
 
 def header_renamed(lines: list[str], old: str, new: str) -> list[str]:
@@ -51,42 +51,106 @@ BAD_DATA = [
     Case("missing file", "config", "data.path: no file at", lambda ls: None),
     Case("empty file", "loader", "the file is empty", lambda ls: b""),
     Case("header only", "loader", "has a header but no rows", lambda ls: ls[:1]),
-    Case("wrong delimiter", "loader", "the header is separated by ';', expected ','",
-         lambda ls: [line.replace(",", ";") for line in ls]),
-    Case("non-UTF-8 bytes", "loader", "not UTF-8 text (byte 0xe9",
-         lambda ls: "\n".join(field(ls, 5, 2, "caf\xe9")).encode("latin-1")),
-    Case("byte-order mark", "loader", "starts with a byte-order mark",
-         lambda ls: b"\xef\xbb\xbf" + "\n".join(ls).encode()),
-    Case("truncated last line", "validation", "price: column values to not be null",
-         lambda ls: [*ls[:-1], ls[-1][: len(ls[-1]) // 2]]),
-    Case("a required column missing", "validation", "(table): table columns to match set",
-         lambda ls: [",".join(line.split(",")[:-1]) for line in ls]),
-    Case("the target column renamed", "validation", "(table): table columns to match set",
-         lambda ls: header_renamed(ls, "status", "outcome")),
-    Case("an unexpected extra column (refused: the model's inputs are fixed)", "validation",
-         "(table): table columns to match set", lambda ls: [f"{line},x" for line in ls]),
-    Case("strings in a numeric column", "validation",
-         "age: column values to be of type type=int64; observed str",
-         lambda ls: field(ls, 1, 4, "thirty")),
-    Case("nulls where none are allowed", "validation", "age: column values to not be null",
-         lambda ls: field(ls, 1, 4, "")),
-    Case("values out of range", "validation", "age: column values to be between min_value=18",
-         lambda ls: field(ls, 1, 4, "250")),
-    Case("inf in a numeric column", "validation",
-         "income: column values to be between min_value=0", lambda ls: field(ls, 1, 9, "inf")),
+    Case(
+        "wrong delimiter",
+        "loader",
+        "the header is separated by ';', expected ','",
+        lambda ls: [line.replace(",", ";") for line in ls],
+    ),
+    Case(
+        "non-UTF-8 bytes",
+        "loader",
+        "not UTF-8 text (byte 0xe9",
+        lambda ls: "\n".join(field(ls, 5, 2, "caf\xe9")).encode("latin-1"),
+    ),
+    Case(
+        "byte-order mark",
+        "loader",
+        "starts with a byte-order mark",
+        lambda ls: b"\xef\xbb\xbf" + "\n".join(ls).encode(),
+    ),
+    Case(
+        "truncated last line",
+        "validation",
+        "price: column values to not be null",
+        lambda ls: [*ls[:-1], ls[-1][: len(ls[-1]) // 2]],
+    ),
+    Case(
+        "a required column missing",
+        "validation",
+        "(table): table columns to match set",
+        lambda ls: [",".join(line.split(",")[:-1]) for line in ls],
+    ),
+    Case(
+        "the target column renamed",
+        "validation",
+        "(table): table columns to match set",
+        lambda ls: header_renamed(ls, "status", "outcome"),
+    ),
+    Case(
+        "an unexpected extra column (refused: the model's inputs are fixed)",
+        "validation",
+        "(table): table columns to match set",
+        lambda ls: [f"{line},x" for line in ls],
+    ),
+    Case(
+        "strings in a numeric column",
+        "validation",
+        "age: column values to be of type type=int64; observed str",
+        lambda ls: field(ls, 1, 4, "thirty"),
+    ),
+    Case(
+        "nulls where none are allowed",
+        "validation",
+        "age: column values to not be null",
+        lambda ls: field(ls, 1, 4, ""),
+    ),
+    Case(
+        "values out of range",
+        "validation",
+        "age: column values to be between min_value=18",
+        lambda ls: field(ls, 1, 4, "250"),
+    ),
+    Case(
+        "inf in a numeric column",
+        "validation",
+        "income: column values to be between min_value=0",
+        lambda ls: field(ls, 1, 9, "inf"),
+    ),
     Case("an unseen category", "validation", "e.g. 'castle'", lambda ls: field(ls, 1, 2, "castle")),
-    Case("a third target class", "validation", "status: column values to be in set",
-         lambda ls: field(ls, 1, 0, "maybe")),
-    Case("a single-class target", "validation", "status: column distinct values to equal set",
-         lambda ls: [ls[0], *[line for line in ls[1:] if line.startswith("good,")]]),
-    Case("duplicated rows beyond the allowed share", "validation",
-         "(rows): compound columns to be unique (for at least 99% of rows)",
-         _plenty_of_duplicates),
-    Case("too few rows", "validation", "(table): table row count to be between", lambda ls: ls[:500]),
-    Case("a quoted field with an embedded newline", "validation", "e.g. 'rent\\nhouse'",
-         lambda ls: field(ls, 1, 2, '"rent\nhouse"')),
-    Case("a file far larger than expected", "loader",
-         "larger than data.max_file_mb (1 MB); raise the limit", lambda ls: ls * 8),
+    Case(
+        "a third target class",
+        "validation",
+        "status: column values to be in set",
+        lambda ls: field(ls, 1, 0, "maybe"),
+    ),
+    Case(
+        "a single-class target",
+        "validation",
+        "status: column distinct values to equal set",
+        lambda ls: [ls[0], *[line for line in ls[1:] if line.startswith("good,")]],
+    ),
+    Case(
+        "duplicated rows beyond the allowed share",
+        "validation",
+        "(rows): compound columns to be unique (for at least 99% of rows)",
+        _plenty_of_duplicates,
+    ),
+    Case(
+        "too few rows", "validation", "(table): table row count to be between", lambda ls: ls[:500]
+    ),
+    Case(
+        "a quoted field with an embedded newline",
+        "validation",
+        "e.g. 'rent\\nhouse'",
+        lambda ls: field(ls, 1, 2, '"rent\nhouse"'),
+    ),
+    Case(
+        "a file far larger than expected",
+        "loader",
+        "larger than data.max_file_mb (1 MB); raise the limit",
+        lambda ls: ls * 8,
+    ),
 ]
 
 BAD_CONFIG = [
@@ -94,10 +158,12 @@ BAD_CONFIG = [
     Case("a wrong type", "config", "split.test_fraction: Input should be a valid number"),
     Case("an unknown estimator", "config", "model.estimator: unknown estimator 'xgboost'"),
     Case("an unknown metric", "config", "metrics: unknown metric 'gini'"),
-    Case("a threshold outside its metric's range", "config",
-         "threshold for roc_auc is 1.2; expected a number from 0.0 to 1.0"),
-    Case("a negative tolerance", "config",
-         "tolerance for f1 is -0.01; expected a number >= 0"),
+    Case(
+        "a threshold outside its metric's range",
+        "config",
+        "threshold for roc_auc is 1.2; expected a number from 0.0 to 1.0",
+    ),
+    Case("a negative tolerance", "config", "tolerance for f1 is -0.01; expected a number >= 0"),
     Case("a data path that does not exist", "config", "data.path: no file at"),
 ]
 CONFIG_EDITS: dict[str, Callable[[dict], None]] = {
@@ -111,16 +177,31 @@ CONFIG_EDITS: dict[str, Callable[[dict], None]] = {
 }
 
 FAULTS = [
-    Case("tracking server refuses connections", "train (first MLflow call)",
-         "MLflow at http://127.0.0.1:"),
-    Case("tracking server accepts but never answers", "train (first MLflow call)",
-         "MLflow at http://127.0.0.1:"),
-    Case("killed between registering a version and moving the alias", "deploy (re-run)",
-         "deployed credit-risk-classifier version 2"),
-    Case("model files changed between evaluation and deploy", "deploy",
-         "model files changed since evaluation"),
-    Case("two deploys at once on the same store", "deploy (second one)",
-         "after this model was evaluated against no champion"),
+    Case(
+        "tracking server refuses connections",
+        "train (first MLflow call)",
+        "MLflow at http://127.0.0.1:",
+    ),
+    Case(
+        "tracking server accepts but never answers",
+        "train (first MLflow call)",
+        "MLflow at http://127.0.0.1:",
+    ),
+    Case(
+        "killed between registering a version and moving the alias",
+        "deploy (re-run)",
+        "deployed credit-risk-classifier version 2",
+    ),
+    Case(
+        "model files changed between evaluation and deploy",
+        "deploy",
+        "model files changed since evaluation",
+    ),
+    Case(
+        "two deploys at once on the same store",
+        "deploy (second one)",
+        "after this model was evaluated against no champion",
+    ),
 ]
 
 
@@ -139,10 +220,16 @@ def render_doc() -> str:
         "`mlops/__init__.py`).",
     ]
     for title, cases in (("Bad data", BAD_DATA), ("Bad config", BAD_CONFIG), ("Faults", FAULTS)):
-        lines += ["", f"## {title} ({len(cases)} cases)", "",
-                  "| case | caught by | message contains |", "|---|---|---|"]
-        lines += [f"| {c.name} | {c.caught_by} | `{c.message}` |".replace("\n", "\\n")
-                  for c in cases]
+        lines += [
+            "",
+            f"## {title} ({len(cases)} cases)",
+            "",
+            "| case | caught by | message contains |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {c.name} | {c.caught_by} | `{c.message}` |".replace("\n", "\\n") for c in cases
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -168,7 +255,9 @@ def test_bad_data_is_stopped_by_validation(project: Project, case: Case):
     if edited is None:
         data.unlink()
     else:
-        data.write_bytes(edited if isinstance(edited, bytes) else ("\n".join(edited) + "\n").encode())
+        data.write_bytes(
+            edited if isinstance(edited, bytes) else ("\n".join(edited) + "\n").encode()
+        )
     if case.name.startswith("a file far larger"):
         config = project.config()
         config["data"]["max_file_mb"] = 1
@@ -312,13 +401,18 @@ def test_changed_model_files_are_refused(champion_project, tmp_path):
     project = copy_of(champion_project, tmp_path)
     run_ok(project, "train_model.py")
     run_ok(project, "evaluate_model.py")
-    newest = max((project.root / "mlartifacts").glob("models/*/artifacts/model.skops"),
-                 key=lambda p: p.stat().st_mtime)
+    newest = max(
+        (project.root / "mlartifacts").glob("models/*/artifacts/model.skops"),
+        key=lambda p: p.stat().st_mtime,
+    )
     newest.write_bytes(newest.read_bytes() + b"\0")
     result = project.run("deploy_model.py")
     assert_clean_failure(result, FAULTS[3].message)
     assert result.returncode == 3
-    assert MlflowClient(project.tracking_uri).get_model_version_by_alias(MODEL, "champion").version == 1
+    assert (
+        MlflowClient(project.tracking_uri).get_model_version_by_alias(MODEL, "champion").version
+        == 1
+    )
 
 
 @pytest.mark.slow
@@ -331,8 +425,10 @@ def test_concurrent_deploys_end_cleanly(project: Project):
     processes = [
         subprocess.Popen(
             [sys.executable, str(REPO / "deploy_model.py"), "--config", str(project.config_path)],
-            env=clean_env(PIPELINE_OUTPUTS=outputs[name]), stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True,
+            env=clean_env(PIPELINE_OUTPUTS=outputs[name]),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for name in outputs
     ]

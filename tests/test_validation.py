@@ -22,7 +22,9 @@ def test_real_data_is_valid(project):
     assert "valid (45 expectations met)" in result.stdout
     saved = json.loads((project.outputs / "validation.json").read_text())
     assert saved["success"] is True
-    assert (project.root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").is_file()
+    assert (
+        project.root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    ).is_file()
 
 
 def _replace_field(line: str, index: int, value: str) -> str:
@@ -35,15 +37,22 @@ def _replace_field(line: str, index: int, value: str) -> str:
     ("edit", "expected"),
     [
         # age (column 4) out of range
-        (lambda ls: [ls[0], _replace_field(ls[1], 4, "250"), *ls[2:]],
-         "age: column values to be between min_value=18"),
+        (
+            lambda ls: [ls[0], _replace_field(ls[1], 4, "250"), *ls[2:]],
+            "age: column values to be between min_value=18",
+        ),
         # an unseen category in home (column 2)
         (lambda ls: [ls[0], _replace_field(ls[1], 2, "castle"), *ls[2:]], "e.g. 'castle'"),
         # a third target class
-        (lambda ls: [ls[0], _replace_field(ls[1], 0, "maybe"), *ls[2:]],
-         "status: column values to be in set"),
+        (
+            lambda ls: [ls[0], _replace_field(ls[1], 0, "maybe"), *ls[2:]],
+            "status: column values to be in set",
+        ),
         # the target column renamed
-        (lambda ls: [ls[0].replace("status", "outcome"), *ls[1:]], "(table): table columns to match set"),
+        (
+            lambda ls: [ls[0].replace("status", "outcome"), *ls[1:]],
+            "(table): table columns to match set",
+        ),
         # too few rows
         (lambda ls: ls[:200], "(table): table row count to be between"),
     ],

@@ -42,7 +42,7 @@ MATRIX_EXPR = re.compile(r"^\$\{\{\s*matrix\.([\w-]+)\s*\}\}$")
 
 @dataclass(frozen=True)
 class Step:
-    """One step result; step_id is act's stepID joined by '/' ('python/setup' inside a composite)."""
+    """One step result; step_id is act's stepID joined by '/' ('python/setup' in a composite)."""
 
     step_id: str
     name: str
@@ -81,7 +81,9 @@ class ActResult:
         """The only job run with this id (fails for matrix or reused ids)."""
         matches = [job for job in self.jobs if job.job_id == job_id]
         if len(matches) != 1:
-            raise LookupError(f"{len(matches)} jobs with id {job_id!r}: {[j.label for j in matches]}")
+            raise LookupError(
+                f"{len(matches)} jobs with id {job_id!r}: {[j.label for j in matches]}"
+            )
         return matches[0]
 
     def report(self) -> str:
@@ -90,7 +92,11 @@ class ActResult:
         for job in self.jobs:
             lines.append(f"{job.label}: {job.result or 'no result'}")
             if job.result not in ("success", "skipped"):
-                lines += [f"  step {s.step_id} {s.stage}: {s.result}" for s in job.steps if s.result != "success"]
+                lines += [
+                    f"  step {s.step_id} {s.stage}: {s.result}"
+                    for s in job.steps
+                    if s.result != "success"
+                ]
                 lines += [f"  | {line}" for line in job.log]
         return "\n".join(lines)
 
@@ -126,11 +132,19 @@ def local_repository_args() -> list[str]:
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """PATH (without any virtualenv), HOME, LANG and telemetry opt-outs, plus extra."""
-    venv_bins = {os.path.realpath(os.path.join(prefix, "bin"))
-                 for prefix in (os.environ.get("VIRTUAL_ENV"), sys.prefix if sys.prefix != sys.base_prefix else None)
-                 if prefix}
-    path = [p for p in os.environ.get("PATH", os.defpath).split(os.pathsep)
-            if p and os.path.realpath(p) not in venv_bins]
+    venv_bins = {
+        os.path.realpath(os.path.join(prefix, "bin"))
+        for prefix in (
+            os.environ.get("VIRTUAL_ENV"),
+            sys.prefix if sys.prefix != sys.base_prefix else None,
+        )
+        if prefix
+    }
+    path = [
+        p
+        for p in os.environ.get("PATH", os.defpath).split(os.pathsep)
+        if p and os.path.realpath(p) not in venv_bins
+    ]
     env = {
         "PATH": os.pathsep.join(path),
         "HOME": os.environ.get("HOME", tempfile.gettempdir()),
@@ -190,7 +204,9 @@ def parse_log(lines: list[str]) -> list[Job]:
         if "jobResult" in entry:
             job.result = entry["jobResult"]
         elif "stepResult" in entry:
-            job.steps.append(Step(step_id, entry.get("step", ""), entry.get("stage", ""), entry["stepResult"]))
+            job.steps.append(
+                Step(step_id, entry.get("step", ""), entry.get("stage", ""), entry["stepResult"])
+            )
         elif entry.get("command") == "set-output":
             job.outputs.setdefault(step_id, {})[entry["name"]] = entry["arg"]
         elif entry.get("command") == "summary":
@@ -233,17 +249,25 @@ def run_act(
         RUN_TAG_VAR: tag,
     }
     command = [
-        act_binary(), event,
-        "--workflows", workflow,
+        act_binary(),
+        event,
+        "--workflows",
+        workflow,
         *[arg for label, image in PLATFORMS.items() for arg in ("--platform", f"{label}={image}")],
-        "--env-file", "/dev/null",
-        "--secret-file", "/dev/null",
-        "--var-file", "/dev/null",
-        "--input-file", "/dev/null",
+        "--env-file",
+        "/dev/null",
+        "--secret-file",
+        "/dev/null",
+        "--var-file",
+        "/dev/null",
+        "--input-file",
+        "/dev/null",
         "--no-skip-checkout",
         "--no-cache-server",
-        "--action-cache-path", str(run_dir / "act"),
-        "--json", "--verbose",
+        "--action-cache-path",
+        str(run_dir / "act"),
+        "--json",
+        "--verbose",
         *local_repository_args(),
     ]
     if event_payload is not None:
@@ -255,8 +279,15 @@ def run_act(
 
     log_path = run_dir / "act.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=repo_dir, env=run_env, stdin=subprocess.DEVNULL,
-                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            cwd=repo_dir,
+            env=run_env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             returncode = process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -295,7 +326,7 @@ def mapped_labels() -> set[str]:
 
 
 def action_step_problems(workflow_file: Path) -> list[str]:
-    """Steps whose `uses:` is not the locked SHA, or whose `with:` keys the shim does not declare."""
+    """Steps whose `uses:` is not the locked SHA, or whose `with:` keys the shim lacks."""
     lock = load_lock()
     document = yaml.safe_load(workflow_file.read_text()) or {}
     problems = []
@@ -311,9 +342,16 @@ def action_step_problems(workflow_file: Path) -> list[str]:
                 continue
             if ref != lock[action]["sha"]:
                 problems.append(f"{where}: ref is not the locked sha {lock[action]['sha']}")
-            declared = (yaml.safe_load((SHIMS_DIR / action / "action.yml").read_text()).get("inputs") or {})
+            declared = (
+                yaml.safe_load((SHIMS_DIR / action / "action.yml").read_text()).get("inputs") or {}
+            )
             given = set(step.get("with") or {})
-            problems += [f"{where}: unknown input {name!r}" for name in sorted(given - set(declared))]
-            problems += [f"{where}: missing required input {name!r}" for name, spec in declared.items()
-                         if spec.get("required") and name not in given]
+            problems += [
+                f"{where}: unknown input {name!r}" for name in sorted(given - set(declared))
+            ]
+            problems += [
+                f"{where}: missing required input {name!r}"
+                for name, spec in declared.items()
+                if spec.get("required") and name not in given
+            ]
     return problems

@@ -22,13 +22,18 @@ FIXTURE = Path(__file__).parent / "fixtures" / "toy"
 WORKFLOWS = sorted((FIXTURE / ".github" / "workflows").glob("*.yml"))
 TOY = ".github/workflows/toy.yml"
 # GitHub sends the number twice; act builds GITHUB_REF from the top-level one.
-PR_EVENT = {"number": 7, "pull_request": {"number": 7, "head": {"ref": "feature"}, "base": {"ref": "main"}}}
+PR_EVENT = {
+    "number": 7,
+    "pull_request": {"number": 7, "head": {"ref": "feature"}, "base": {"ref": "main"}},
+}
 GIT_ENV = {
     "PATH": os.environ["PATH"],
     "GIT_CONFIG_GLOBAL": os.devnull,
     "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_AUTHOR_NAME": "toy", "GIT_AUTHOR_EMAIL": "toy@example.com",
-    "GIT_COMMITTER_NAME": "toy", "GIT_COMMITTER_EMAIL": "toy@example.com",
+    "GIT_AUTHOR_NAME": "toy",
+    "GIT_AUTHOR_EMAIL": "toy@example.com",
+    "GIT_COMMITTER_NAME": "toy",
+    "GIT_COMMITTER_EMAIL": "toy@example.com",
 }
 
 
@@ -97,17 +102,36 @@ def test_push_runs_build_and_skips_comment(repo: Path, tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_sticky_comment_is_created_then_updated(repo: Path, tmp_path: Path) -> None:
     comments_dir = tmp_path / "pr-comments"
-    first = run_act(repo, "pull_request", workflow=TOY, event_payload=PR_EVENT,
-                    run_dir=tmp_path / "run1", comments_dir=comments_dir)
+    first = run_act(
+        repo,
+        "pull_request",
+        workflow=TOY,
+        event_payload=PR_EVENT,
+        run_dir=tmp_path / "run1",
+        comments_dir=comments_dir,
+    )
     [created] = first.comments()
     commit_score(repo, "0.9")
-    second = run_act(repo, "pull_request", workflow=TOY, event_payload=PR_EVENT,
-                     run_dir=tmp_path / "run2", comments_dir=comments_dir)
+    second = run_act(
+        repo,
+        "pull_request",
+        workflow=TOY,
+        event_payload=PR_EVENT,
+        run_dir=tmp_path / "run2",
+        comments_dir=comments_dir,
+    )
 
     for result in (first, second):
         assert result.returncode == 0, result.report()
-        assert {job.job_id: job.result for job in result.jobs} == {"build": "success", "comment": "success"}
-    assert (created["created_count"], created["updated_count"], created["body"]) == (1, 0, "Toy score 0.8\n")
+        assert {job.job_id: job.result for job in result.jobs} == {
+            "build": "success",
+            "comment": "success",
+        }
+    assert (created["created_count"], created["updated_count"], created["body"]) == (
+        1,
+        0,
+        "Toy score 0.8\n",
+    )
     assert second.job("build").outputs["0"]["ref"] == "refs/pull/7/merge"
     [comment] = second.comments()
     assert (comment["pr"], comment["header"]) == (7, "toy-report")
@@ -119,8 +143,13 @@ def test_sticky_comment_is_created_then_updated(repo: Path, tmp_path: Path) -> N
 
 @pytest.mark.slow
 def test_missing_artifact_fails_the_job(repo: Path, tmp_path: Path) -> None:
-    result = run_act(repo, "workflow_dispatch", workflow=TOY, inputs={"artifact-path": "missing.md"},
-                     run_dir=tmp_path / "run")
+    result = run_act(
+        repo,
+        "workflow_dispatch",
+        workflow=TOY,
+        inputs={"artifact-path": "missing.md"},
+        run_dir=tmp_path / "run",
+    )
 
     assert result.returncode == 1, result.report()
     assert result.job("build").result == "failure"
@@ -131,7 +160,9 @@ def test_missing_artifact_fails_the_job(repo: Path, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_detached_processes_are_killed(repo: Path, tmp_path: Path) -> None:
-    result = run_act(repo, "workflow_dispatch", workflow=".github/workflows/leak.yml", run_dir=tmp_path / "run")
+    result = run_act(
+        repo, "workflow_dispatch", workflow=".github/workflows/leak.yml", run_dir=tmp_path / "run"
+    )
 
     assert result.returncode == 0, result.report()
     assert len(result.killed_pids) == 1

@@ -15,7 +15,13 @@ import pytest
 import yaml
 
 from tests.workflows.act_runner import (
-    LOCK_FILE, ActResult, action_step_problems, load_lock, mapped_labels, run_act, runs_on_labels,
+    LOCK_FILE,
+    ActResult,
+    action_step_problems,
+    load_lock,
+    mapped_labels,
+    run_act,
+    runs_on_labels,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,14 +46,19 @@ def load(path: Path) -> dict:
 
 @pytest.mark.parametrize("tool", ["actionlint", "zizmor"])
 def test_linters_report_nothing(tool):
-    command = [str(BIN / "actionlint")] if tool == "actionlint" else [
-        str(BIN / "zizmor"), "--offline", "--no-progress", ".github"]
+    command = (
+        [str(BIN / "actionlint")]
+        if tool == "actionlint"
+        else [str(BIN / "zizmor"), "--offline", "--no-progress", ".github"]
+    )
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_actionlint_checks_run_scripts_with_shellcheck():
-    assert shutil.which("shellcheck"), "install shellcheck (.ci/run does) so run: scripts are linted"
+    assert shutil.which("shellcheck"), (
+        "install shellcheck (.ci/run does) so run: scripts are linted"
+    )
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
@@ -80,7 +91,9 @@ def test_least_privilege_permissions(workflow):
     for job_id, job in document["jobs"].items():
         assert "permissions" in job, f"job {job_id} has no permissions block"
         writes = {k for k, v in job["permissions"].items() if v == "write"}
-        allowed = {"pr-comment": {"pull-requests"}, "publish-image": {"packages"}}.get(job_id, set())
+        allowed = {"pr-comment": {"pull-requests"}, "publish-image": {"packages"}}.get(
+            job_id, set()
+        )
         assert writes <= allowed, f"job {job_id} may write {writes}"
 
 
@@ -140,8 +153,11 @@ def test_image_publishing_is_opt_in():
 def repository_copy(destination: Path, edit=None) -> Path:
     """The project as committed plus the working tree's changes, as a fresh git repository."""
     listed = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True,
-        text=True, check=True,
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.splitlines()
     for name in listed:
         source = REPO / name
@@ -151,17 +167,28 @@ def repository_copy(destination: Path, edit=None) -> Path:
     if edit:
         edit(destination)
     # act names the repository after the origin remote (nothing is fetched from it).
-    commands = ["git init -q -b main", "git add -A",
-                f"git remote add origin https://github.com/{REPOSITORY['full_name']}.git",
-                "git -c user.name=test -c user.email=test@example.invalid commit -qm snapshot"]
+    commands = [
+        "git init -q -b main",
+        "git add -A",
+        f"git remote add origin https://github.com/{REPOSITORY['full_name']}.git",
+        "git -c user.name=test -c user.email=test@example.invalid commit -qm snapshot",
+    ]
     for command in commands:
         subprocess.run(command, shell=True, cwd=destination, check=True)
     return destination
 
 
 def run_pipeline(repo: Path, run_dir: Path, event: str, payload: dict, **kwargs) -> ActResult:
-    return run_act(repo, event, workflow=PIPELINE, event_payload=payload, env=ACT_ENV,
-                   timeout=900, run_dir=run_dir, **kwargs)
+    return run_act(
+        repo,
+        event,
+        workflow=PIPELINE,
+        event_payload=payload,
+        env=ACT_ENV,
+        timeout=900,
+        run_dir=run_dir,
+        **kwargs,
+    )
 
 
 def results(run: ActResult) -> dict[str, str]:
@@ -173,18 +200,27 @@ def test_push_to_default_branch_deploys_the_model(tmp_path):
     repo = repository_copy(tmp_path / "repo")
     run = run_pipeline(repo, tmp_path / "run", "push", PUSH_EVENT)
     assert run.returncode == 0, run.report()
-    assert results(run) == {"validate": "success", "test": "success",
-                            "train-evaluate": "success", "pr-comment": "skipped",
-                            "deploy": "success", "publish-image": "skipped"}, run.report()
+    assert results(run) == {
+        "validate": "success",
+        "test": "success",
+        "train-evaluate": "success",
+        "pr-comment": "skipped",
+        "deploy": "success",
+        "publish-image": "skipped",
+    }, run.report()
     evaluation = run.job("train-evaluate")
     assert "| metric | candidate | threshold |" in evaluation.summary
     assert "Gate passed" in evaluation.summary
     assert evaluation.outputs["evaluate"]["deploy"] == "true"
-    assert "Deployed **credit-risk-classifier** version **1** as `@champion`" in run.job("deploy").summary
+    assert (
+        "Deployed **credit-risk-classifier** version **1** as `@champion`"
+        in run.job("deploy").summary
+    )
     assert "45 of 45 expectations met" in run.job("validate").summary
     assert "## Tests: ✅ passed" in run.job("test").summary
-    deployment = json.loads((run.artifacts_dir / "mlflow-store-deployed" / "outputs"
-                             / "deployment.json").read_text())
+    deployment = json.loads(
+        (run.artifacts_dir / "mlflow-store-deployed" / "outputs" / "deployment.json").read_text()
+    )
     assert deployment["version"] == "1" and deployment["alias"] == "champion"
     assert deployment["serving_check"]["rows_checked"] == 891
     bundle = run.artifacts_dir / "model-bundle"

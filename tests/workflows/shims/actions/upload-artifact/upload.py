@@ -60,7 +60,9 @@ def collect(lines: list[str], include_hidden: bool) -> tuple[Path, list[Path]]:
         if root.is_file():
             root = root.parent
     if not include_hidden:
-        files = {f for f in files if not any(part.startswith(".") for part in f.relative_to(root).parts)}
+        files = {
+            f for f in files if not any(part.startswith(".") for part in f.relative_to(root).parts)
+        }
     return root, sorted(files)
 
 
@@ -77,13 +79,19 @@ def main() -> None:
         fail(f"unrecognized if-no-files-found value: {mode!r}")
     retention_days = parse_int("INPUT_RETENTION_DAYS", 0)
     if retention_days > MAX_RETENTION_DAYS:
-        print(f"::warning::retention-days {retention_days} exceeds {MAX_RETENTION_DAYS}; using {MAX_RETENTION_DAYS}")
+        print(
+            f"::warning::retention-days {retention_days} exceeds {MAX_RETENTION_DAYS}; "
+            f"using {MAX_RETENTION_DAYS}"
+        )
         retention_days = MAX_RETENTION_DAYS
     compression_level = parse_int("INPUT_COMPRESSION_LEVEL", 0, 9)
 
     root, files = collect(lines, os.environ["INPUT_INCLUDE_HIDDEN_FILES"] == "true")
     if not files:
-        message = f"No files were found with the provided path: {' '.join(lines)}. No artifacts will be uploaded."
+        message = (
+            f"No files were found with the provided path: {' '.join(lines)}. "
+            "No artifacts will be uploaded."
+        )
         if mode == "error":
             fail(message)
         if mode == "warn":
@@ -101,18 +109,23 @@ def main() -> None:
             shutil.rmtree(target)
         digest = hashlib.sha256()
         relative = [str(f.relative_to(root)) for f in files]
-        for source, rel in zip(files, relative):
+        for source, rel in zip(files, relative, strict=True):
             (target / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / rel)
             digest.update(rel.encode() + b"\0" + source.read_bytes())
         artifact_id = len(list(store.glob("*.json"))) + 1
-        record.write_text(json.dumps({
-            "id": artifact_id,
-            "name": name,
-            "files": relative,
-            "retention-days": retention_days,
-            "compression-level": compression_level,
-        }, indent=2))
+        record.write_text(
+            json.dumps(
+                {
+                    "id": artifact_id,
+                    "name": name,
+                    "files": relative,
+                    "retention-days": retention_days,
+                    "compression-level": compression_level,
+                },
+                indent=2,
+            )
+        )
     with open(os.environ["GITHUB_OUTPUT"], "a") as out:
         out.write(f"artifact-id={artifact_id}\n")
         out.write(f"artifact-url=file://{target}\n")

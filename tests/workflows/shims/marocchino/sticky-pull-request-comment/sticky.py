@@ -1,4 +1,6 @@
-"""Create-or-update one sticky comment per (repository, PR, header) in $ACT_SHIM_COMMENTS_DIR/comments.json.
+"""Create or update one sticky comment per (repository, PR, header).
+
+Records live in $ACT_SHIM_COMMENTS_DIR/comments.json.
 
 Each record is {repo, pr, header, body, comment_id, created_count, updated_count,
 deleted_count, hidden_count}; body is null once the comment has been deleted.
@@ -35,7 +37,11 @@ def pull_request_number() -> int | None:
 def message_body() -> str:
     if os.environ["INPUT_MESSAGE"]:
         return os.environ["INPUT_MESSAGE"]
-    files = sorted(glob.glob(os.environ["INPUT_PATH"], recursive=True)) if os.environ["INPUT_PATH"] else []
+    files = (
+        sorted(glob.glob(os.environ["INPUT_PATH"], recursive=True))
+        if os.environ["INPUT_PATH"]
+        else []
+    )
     if os.environ["INPUT_PATH"] and not files:
         fail(f"no file matches path {os.environ['INPUT_PATH']!r}")
     return "\n".join(Path(f).read_text() for f in files)
@@ -74,10 +80,22 @@ def main() -> None:
         path = store / "comments.json"
         records = json.loads(path.read_text()) if path.exists() else []
         next_id = 1 + max((r["comment_id"] or 0 for r in records), default=0)
-        record = next((r for r in records if (r["repo"], r["pr"], r["header"]) == (repo, number, header)), None)
+        record = next(
+            (r for r in records if (r["repo"], r["pr"], r["header"]) == (repo, number, header)),
+            None,
+        )
         if record is None:
-            record = {"repo": repo, "pr": number, "header": header, "body": None, "comment_id": None,
-                      "created_count": 0, "updated_count": 0, "deleted_count": 0, "hidden_count": 0}
+            record = {
+                "repo": repo,
+                "pr": number,
+                "header": header,
+                "body": None,
+                "comment_id": None,
+                "created_count": 0,
+                "updated_count": 0,
+                "deleted_count": 0,
+                "hidden_count": 0,
+            }
             records.append(record)
         previous = record["body"] is not None
         if previous:
