@@ -14,7 +14,7 @@ export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR := false
 unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev pipeline validate train evaluate deploy rollback bundle publish-image score test test-fast lint-workflows ui lock dataset clean
+.PHONY: help install install-dev pipeline validate train evaluate deploy rollback bundle publish-image score test test-fast benchmark lint-workflows ui lock dataset clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -70,10 +70,13 @@ score: $(VENV)/.runtime ## score a CSV with the champion (INPUT=path/to/file.csv
 	$(PY) score_batch.py "$$INPUT"
 
 test: $(VENV)/.dev ## the full test suite, as CI runs it
-	$(PY) -m pytest -n auto
+	$(PY) -m pytest -n auto --dist worksteal
 
 test-fast: $(VENV)/.dev ## unit tests only (under a minute)
 	$(PY) -m pytest -m "not slow"
+
+benchmark: $(VENV)/.runtime ## what the pipeline costs beyond the model (BENCHMARK_ARGS="--repeats 1 ...")
+	$(PY) benchmarks/run_benchmark.py $(BENCHMARK_ARGS)
 
 lint-workflows: $(VENV)/.dev ## actionlint and zizmor on .github/
 	$(VENV)/bin/actionlint

@@ -1,0 +1,1 @@
+"""Benchmarks of what the pipeline costs beyond the model itself (`make benchmark`)."""
