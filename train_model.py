@@ -14,7 +14,7 @@ from mlflow.models import infer_signature
 from sklearn.utils._param_validation import InvalidParameterError
 
 from mlops.config import load_config
-from mlops.data import file_sha256, holdout_split, load_dataset
+from mlops.data import file_sha256, holdout_split, load_dataset, schema_sample
 from mlops.errors import PipelineError, run_script
 from mlops.handoff import TRAINING_FILE, github_output, outputs_dir, write_json
 from mlops.modeling import COMMON_TRUSTED_TYPES, ESTIMATORS, build_pipeline, make_estimator
@@ -83,8 +83,8 @@ def main() -> int:
                 mlflow.log_input(dataset, context=context)
         mlflow.log_metrics({"fit_time_seconds": fit_seconds, "train_rows": len(x_train)})
         example = x_train.head(5)
-        # Inferred from all training rows, so columns with missing values are marked optional.
-        signature = infer_signature(x_train, pipeline.predict(x_train))
+        sample = schema_sample(x_train)
+        signature = infer_signature(sample, pipeline.predict(sample))
         model_info = mlflow.sklearn.log_model(
             pipeline,
             name="model",

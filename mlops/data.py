@@ -100,3 +100,14 @@ def holdout_split(
         )
     except ValueError as error:
         raise PipelineError(f"{config.data_path}: cannot split the data: {error}") from None
+
+
+def schema_sample(frame: pd.DataFrame, size: int = 1000) -> pd.DataFrame:
+    """A few rows to infer a model signature from, with a missing value in every column that
+    has one anywhere, so those columns come out optional (inference on all rows is slow)."""
+    rows = list(frame.index[:size])
+    for column in frame.columns:
+        missing = frame.index[frame[column].isna()]
+        if len(missing):
+            rows.append(missing[0])
+    return frame.loc[list(dict.fromkeys(rows))]
