@@ -14,7 +14,7 @@ export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR := false
 unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev pipeline validate train evaluate deploy rollback bundle publish-image score test test-fast benchmark lint-workflows ui lock dataset clean
+.PHONY: help install install-dev pipeline validate train evaluate deploy rollback bundle publish-image score test test-fast benchmark lint lint-workflows ui lock dataset clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -77,6 +77,10 @@ test-fast: $(VENV)/.dev ## unit tests only (under a minute)
 
 benchmark: $(VENV)/.runtime ## what the pipeline costs beyond the model (BENCHMARK_ARGS="--repeats 1 ...")
 	$(PY) benchmarks/run_benchmark.py $(BENCHMARK_ARGS)
+
+lint: $(VENV)/.dev ## ruff lint and format check (tests/test_lint.py runs the same)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 lint-workflows: $(VENV)/.dev ## actionlint and zizmor on .github/
 	$(VENV)/bin/actionlint

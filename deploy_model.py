@@ -121,9 +121,13 @@ def _register(client: MlflowClient, evaluation: dict[str, Any], previous: Any) -
     if version is None:
         if not client.search_registered_models(f"name = '{name}'"):
             client.create_registered_model(name)
+        # A tracking server (unlike SQLite) requires the logged model's id with a models:/ source.
         version = str(
             client.create_model_version(
-                name, evaluation["model_uri"], run_id=evaluation["run_id"]
+                name,
+                evaluation["model_uri"],
+                run_id=evaluation["run_id"],
+                model_id=evaluation["model_uri"].removeprefix("models:/"),
             ).version
         )
     run_tags = client.get_run(evaluation["run_id"]).data.tags
