@@ -29,7 +29,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -56,6 +55,7 @@ from benchmarks.datagen import SIZES, suite_ranges, synthesize  # noqa: E402
 from benchmarks.predict_inprocess import request_rows  # noqa: E402
 from mlops.config import load_config  # noqa: E402
 from mlops.metrics import METRICS  # noqa: E402
+from mlops.serving import model_server, request_body  # noqa: E402
 
 SECTIONS = ("overhead", "validation", "setup", "serving")
 PYTHON = sys.executable
@@ -74,8 +74,6 @@ STEPS: dict[str, tuple[str, ...]] = {
 GNU_TIME = Path("/usr/bin/time")
 STEP_TIMEOUT = 3600.0
 INSTALL_TIMEOUT = 3600.0
-SERVER_START_TIMEOUT = 300.0
-SERVER_STOP_TIMEOUT = 10.0
 BATCH_ROWS = 1000
 WARMUP_REQUESTS = 10
 
@@ -514,18 +512,6 @@ def bench_setup(runner: Runner, scratch: Path, repeats: int) -> dict[str, Any]:
 # --------------------------------------------------------------------------- 4. serving
 
 
-def _free_port() -> int:
-    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _payload(rows: pd.DataFrame) -> bytes:
-    # JSON has no NaN; request rows are complete anyway, so this only guards the encoding.
-    data = rows.astype(object).where(rows.notna(), None).values.tolist()
-    return json.dumps({"dataframe_split": {"columns": list(rows.columns), "data": data}}).encode()
-
-
 def _post(connection: http.client.HTTPConnection, body: bytes) -> tuple[float, bytes]:
     """(seconds, response body) of one /invocations request on a kept-alive connection."""
     started = time.perf_counter()
@@ -536,23 +522,6 @@ def _post(connection: http.client.HTTPConnection, body: bytes) -> tuple[float, b
     if response.status != 200:
         raise BenchmarkError(f"/invocations answered {response.status}: {content[:500]!r}")
     return seconds, content
-
-
-def _wait_for_ping(server: subprocess.Popen, port: int, log: Path, started: float) -> float:
-    """Seconds from launch until GET /ping answers 200."""
-    while time.perf_counter() - started < SERVER_START_TIMEOUT:
-        if server.poll() is not None:
-            tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
-            raise BenchmarkError(f"the model server exited {server.returncode}:\n{tail}")
-        try:
-            with closing(http.client.HTTPConnection("127.0.0.1", port, timeout=2)) as probe:
-                probe.request("GET", "/ping")
-                if probe.getresponse().status == 200:
-                    return time.perf_counter() - started
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise BenchmarkError(f"the model server did not answer /ping within {SERVER_START_TIMEOUT} s")
 
 
 def _session_peak_mb(session: int) -> float | None:
@@ -573,52 +542,17 @@ def _session_peak_mb(session: int) -> float | None:
     return total_kb / 1024 if found else None
 
 
-def _stop(server: subprocess.Popen) -> None:
-    """SIGTERM the server's process group (mlflow and the uvicorn it started), then SIGKILL."""
-    _kill_group(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=SERVER_STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        _kill_group(server.pid, signal.SIGKILL)
-        server.wait()
-
-
 def _serve_once(
-    root: Path,
     model_uri: str,
     env: dict[str, str],
     singles: list[bytes],
     batch: bytes,
     batches: int,
-    log: Path,
 ) -> dict[str, Any]:
-    port = _free_port()
-    command = [
-        VENV_BIN / "mlflow",
-        "models",
-        "serve",
-        "-m",
-        model_uri,
-        "--env-manager",
-        "local",
-        "-h",
-        "127.0.0.1",
-        "-p",
-        str(port),
-    ]
-    with log.open("w") as output:
-        started = time.perf_counter()
-        server = subprocess.Popen(
-            list(map(str, command)),
-            cwd=root,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        startup = _wait_for_ping(server, port, log, started)
-        with closing(http.client.HTTPConnection("127.0.0.1", port, timeout=120)) as connection:
+    with model_server(model_uri, env) as (server, startup):
+        with closing(
+            http.client.HTTPConnection(server.host, server.port, timeout=120)
+        ) as connection:
             for body in singles[:WARMUP_REQUESTS]:
                 _post(connection, body)
             latencies = [_post(connection, body)[0] for body in singles]
@@ -628,8 +562,6 @@ def _serve_once(
                 _post(connection, batch)
             batch_seconds = time.perf_counter() - started
         peak_mb = _session_peak_mb(server.pid)
-    finally:
-        _stop(server)
     return {
         "startup_seconds": startup,
         "single_seconds": latencies,
@@ -668,15 +600,13 @@ def bench_serving(
         raise BenchmarkError(
             f"serving: {len(rows)} complete rows, fewer than a batch of {BATCH_ROWS}"
         )
-    singles = [_payload(rows.iloc[[i % len(rows)]]) for i in range(requests)]
-    batch = _payload(rows.iloc[:BATCH_ROWS])
+    singles = [request_body(rows.iloc[[i % len(rows)]]) for i in range(requests)]
+    batch = request_body(rows.iloc[:BATCH_ROWS])
 
     runs = []
     for repeat in range(repeats):
         progress(f"serving: run {repeat + 1} of {repeats}")
-        served = _serve_once(
-            root, model_uri, env, singles, batch, batches, runner.logs / f"server-{repeat}.log"
-        )
+        served = _serve_once(model_uri, env, singles, batch, batches)
         local = runner.run(
             [
                 PYTHON,

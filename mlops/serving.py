@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -39,6 +39,7 @@ class ServingReport:
 class ModelServer:
     host: str
     port: int
+    pid: int  # leader of the server's own session (mlflow and the uvicorn it starts)
 
     def post(self, payload: bytes) -> tuple[int, bytes]:
         connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
@@ -68,17 +69,20 @@ def _ping(port: int) -> bool:
 
 
 @contextmanager
-def model_server(model_uri: str) -> Iterator[tuple[ModelServer, float]]:
+def model_server(
+    model_uri: str, env: Mapping[str, str] | None = None
+) -> Iterator[tuple[ModelServer, float]]:
     """`mlflow models serve` for the model on 127.0.0.1; yields it and its start-up seconds.
 
     MLflow 3.17's scoring server loads every scikit-learn model, skops files included, only
     with MLFLOW_ALLOW_PICKLE_DESERIALIZATION=true. It is set for this child process alone,
-    and only after the caller verified the model files' fingerprint.
+    and only after the caller verified the model files' fingerprint. `env` replaces the
+    inherited environment (os.environ by default).
     """
     port = _free_port()
     bin_dir = Path(sys.executable).parent
     env = {
-        **os.environ,
+        **(os.environ if env is None else env),
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",  # it execs uvicorn
         "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true",
     }
@@ -112,7 +116,7 @@ def model_server(model_uri: str) -> Iterator[tuple[ModelServer, float]]:
                         f"model server for {model_uri} did not start: " + " | ".join(tail)
                     )
                 time.sleep(0.2)
-            yield ModelServer("127.0.0.1", port), time.monotonic() - started
+            yield ModelServer("127.0.0.1", port, process.pid), time.monotonic() - started
         finally:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
