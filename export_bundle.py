@@ -9,7 +9,6 @@ import argparse
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from mlflow.tracking import MlflowClient
@@ -17,10 +16,11 @@ from mlflow.tracking import MlflowClient
 from mlops.config import load_config
 from mlops.errors import PipelineError, run_script
 from mlops.handoff import github_output, outputs_dir
-from mlops.registry import champion_version, directory_sha256, download_model
+from mlops.registry import champion_version, directory_sha256
 from mlops.tracking import configure_tracking, tracking_errors
 
 BUNDLE_DIR = "bundle"
+MODEL_DIR = "model_dir"  # where generate-dockerfile puts the model (COPY model_dir ...)
 # MLflow 3.17 loads scikit-learn models (skops files too) only with this flag; the bundle's
 # files were checked against the fingerprint recorded at evaluation before it was written.
 SERVING_ENV = "ENV MLFLOW_ALLOW_PICKLE_DESERIALIZATION=true\n"
@@ -35,18 +35,10 @@ def main() -> int:
     name, alias = config.mlflow.registered_model, config.mlflow.champion_alias
     uri = configure_tracking(config)
     bundle = outputs_dir(config) / BUNDLE_DIR
-    with tracking_errors(uri), tempfile.TemporaryDirectory() as scratch:
+    with tracking_errors(uri):
         version = champion_version(MlflowClient(), name, alias)
         if version is None:
             raise PipelineError(f"{name} has no @{alias} yet; run the pipeline first")
-        model_dir = download_model(f"models:/{name}/{version.version}", Path(scratch) / "model")
-        if directory_sha256(model_dir) != version.tags.get("model.sha256"):
-            print(
-                f"error: {name} version {version.version}: model files differ from the "
-                "evaluated ones (tag model.sha256)",
-                file=sys.stderr,
-            )
-            return 3
         shutil.rmtree(bundle, ignore_errors=True)
         result = subprocess.run(
             [
@@ -54,7 +46,7 @@ def main() -> int:
                 "models",
                 "generate-dockerfile",
                 "-m",
-                str(model_dir),
+                f"models:/{name}/{version.version}",
                 "-d",
                 str(bundle),
                 "--env-manager",
@@ -63,8 +55,17 @@ def main() -> int:
             capture_output=True,
             text=True,
         )
-        if result.returncode != 0:
-            raise PipelineError(f"mlflow models generate-dockerfile failed: {result.stderr[-500:]}")
+    if result.returncode != 0:
+        raise PipelineError(f"mlflow models generate-dockerfile failed: {result.stderr[-500:]}")
+    # What the image will hold must be exactly what was evaluated.
+    if directory_sha256(bundle / MODEL_DIR) != version.tags.get("model.sha256"):
+        shutil.rmtree(bundle)
+        print(
+            f"error: {name} version {version.version}: model files differ from the "
+            "evaluated ones (tag model.sha256); no bundle written",
+            file=sys.stderr,
+        )
+        return 3
     dockerfile = bundle / "Dockerfile"
     text = dockerfile.read_text()
     dockerfile.write_text(text.replace("\nENTRYPOINT", f"\n{SERVING_ENV}\nENTRYPOINT", 1))

@@ -70,3 +70,14 @@ def test_batch_scoring_refuses_input_that_breaks_the_signature(deployed):
     assert "price: missing (the model needs it)" in result.stderr
     assert "age: expected numbers, found e.g. 'unknown'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_bundle_holds_the_evaluated_model_where_the_dockerfile_copies_it(deployed):
+    result = deployed.run("export_bundle.py")
+    assert result.returncode == 0, result.stderr
+    bundle = deployed.outputs / "bundle"
+    dockerfile = (bundle / "Dockerfile").read_text()
+    assert "COPY model_dir /opt/ml/model" in dockerfile
+    assert "ENV MLFLOW_ALLOW_PICKLE_DESERIALIZATION=true" in dockerfile
+    assert (bundle / "model_dir" / "MLmodel").is_file()
+    assert (bundle / "model_dir" / "requirements.txt").is_file()
