@@ -268,8 +268,16 @@ def rollback(config: Config, to_version: str | None) -> int:
             print(f"{name} @{alias} is already version {to_version}; nothing to do")
             github_summary(f"## Rollback\n`@{alias}` already points to version {to_version}.")
             return 0
+        # The same check as a deploy: the files must be the ones recorded when it was promoted.
+        recorded = client.get_model_version(name, to_version).tags.get("model.sha256")
         with tempfile.TemporaryDirectory() as scratch:
-            load_sklearn_model(download_model(f"models:/{name}/{to_version}", Path(scratch)))
+            model_dir = download_model(f"models:/{name}/{to_version}", Path(scratch))
+            if directory_sha256(model_dir) != recorded:
+                raise Refused(
+                    f"{name} version {to_version}: model files differ from the ones recorded "
+                    "at deploy (tag model.sha256)"
+                )
+            load_sklearn_model(model_dir)
         client.set_registered_model_alias(name, alias, to_version)
         if current is not None:
             client.set_model_version_tag(name, current.version, "rolled_back_to", to_version)
