@@ -14,7 +14,10 @@ export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR := false
 unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev pipeline validate train evaluate deploy rollback bundle publish-image score test test-fast benchmark lint lint-workflows ui lock dataset clean
+# Flags for adapt and suite: FORCE=1 replaces files a user has edited.
+force_flag = $(if $(filter 1 yes true,$(FORCE)),--force)
+
+.PHONY: help install install-dev adapt suite pipeline validate train evaluate deploy rollback bundle publish-image score test test-fast benchmark lint lint-workflows ui lock dataset clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -33,6 +36,13 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 install: $(VENV)/.runtime ## create .venv with the pinned pipeline requirements
 
 install-dev: $(VENV)/.dev ## the same plus the test and workflow tools
+
+adapt: $(VENV)/.runtime ## draft config.yaml + suite for a CSV: DATA=data/x.csv TARGET=col [TASK= POSITIVE= FORCE=1]
+	@test -n "$(DATA)" && test -n "$(TARGET)" || { echo "error: set DATA=path/to/file.csv and TARGET=column" >&2; exit 2; }
+	$(PY) adapt_project.py --data "$(DATA)" --target "$(TARGET)" $(if $(TASK),--task "$(TASK)") $(if $(POSITIVE),--positive "$(POSITIVE)") $(force_flag)
+
+suite: $(VENV)/.runtime ## redraft only the expectation suite for the data config.yaml names [FORCE=1]
+	$(PY) adapt_project.py --suite-only $(force_flag)
 
 pipeline: $(VENV)/.runtime ## validate → train → evaluate → gate → deploy, against the embedded store
 	$(PY) validate_data.py

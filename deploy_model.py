@@ -12,7 +12,6 @@ Exit codes: 0 deployed (or nothing to do with --skip-if-rejected), 2 unusable in
 tracking server, 3 refused.
 """
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
+from mlops.cli import parse_args, script_parser
 from mlops.config import Config, load_config
 from mlops.data import file_sha256, holdout_split, load_dataset
 from mlops.errors import PipelineError, run_script
@@ -103,7 +103,9 @@ def _verified_model(
                 f"(sha256 {actual_sha256[:12]}…, evaluated {expected_sha256[:12]}…)"
             )
         model = load_sklearn_model(model_dir)
-    actual = score(model, x_test, y_test, config.data.positive_class, config.metrics).predictions
+    actual = score(
+        model, x_test, y_test, config.data.task, config.data.positive_class, config.metrics
+    ).predictions
     if not same_predictions(expected, actual):
         raise Refused(f"{model_uri}: predictions on the held-out rows differ from evaluation")
 
@@ -291,8 +293,7 @@ def rollback(config: Config, to_version: str | None) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", help="config file (default: config.yaml or $PIPELINE_CONFIG)")
+    parser = script_parser(__doc__)
     parser.add_argument(
         "--skip-if-rejected",
         action="store_true",
@@ -304,7 +305,7 @@ def main() -> int:
         help="move the champion alias back to @previous_champion (or --to-version) instead",
     )
     parser.add_argument("--to-version", help="with --rollback: the version to make champion")
-    args = parser.parse_args()
+    args = parse_args(parser)
     if args.to_version and not args.rollback:
         parser.error("--to-version goes with --rollback")
     try:

@@ -6,7 +6,6 @@ A failed gate is a normal outcome: the exit code is 0 either way, the decision i
 Exit codes: 0 evaluated, 2 the inputs, config or tracking server were unusable.
 """
 
-import argparse
 import math
 import tempfile
 from pathlib import Path
@@ -19,9 +18,10 @@ matplotlib.use("Agg")  # no display in CI
 import matplotlib.pyplot as plt
 import mlflow
 from mlflow.tracking import MlflowClient
-from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay
+from sklearn.metrics import ConfusionMatrixDisplay, PredictionErrorDisplay, RocCurveDisplay
 
-from mlops.config import Config, load_config
+from mlops.cli import parse_args, script_parser
+from mlops.config import Config, DataSection, load_config
 from mlops.data import file_sha256, holdout_split, load_dataset
 from mlops.errors import PipelineError, run_script
 from mlops.gate import decide
@@ -51,22 +51,29 @@ def _finite_or_none(metrics: dict[str, float]) -> dict[str, float | None]:
     return {name: _nan_to_none(value) for name, value in metrics.items()}
 
 
-def _log_plots(scores: Scores, y_true: Any, positive_class: str, directory: Path) -> None:
-    is_positive = y_true.astype("string") == positive_class
-    for name, draw in (
-        (
-            "confusion_matrix.png",
-            lambda ax: ConfusionMatrixDisplay.from_predictions(
-                y_true.astype(str), scores.predictions["prediction"].astype(str), ax=ax
+def _log_plots(scores: Scores, y_true: Any, data: DataSection, directory: Path) -> None:
+    """The evaluation plots, saved beside evaluation.json and logged to the run."""
+    predicted = scores.predictions["prediction"]
+    if data.task == "regression":
+        plots = {
+            "predicted_vs_actual.png": lambda ax: PredictionErrorDisplay.from_predictions(
+                y_true, predicted, kind="actual_vs_predicted", ax=ax
             ),
-        ),
-        (
-            "roc_curve.png",
-            lambda ax: RocCurveDisplay.from_predictions(
+            "residuals.png": lambda ax: PredictionErrorDisplay.from_predictions(
+                y_true, predicted, kind="residual_vs_predicted", ax=ax
+            ),
+        }
+    else:
+        is_positive = y_true.astype("string") == data.positive_class
+        plots = {
+            "confusion_matrix.png": lambda ax: ConfusionMatrixDisplay.from_predictions(
+                y_true.astype(str), predicted.astype(str), ax=ax
+            ),
+            "roc_curve.png": lambda ax: RocCurveDisplay.from_predictions(
                 is_positive, scores.predictions["probability"], ax=ax, name="candidate"
             ),
-        ),
-    ):
+        }
+    for name, draw in plots.items():
         figure, axes = plt.subplots(figsize=(5, 4))
         draw(axes)
         figure.tight_layout()
@@ -86,7 +93,9 @@ def _score_champion(
     try:
         with tempfile.TemporaryDirectory() as scratch:
             model = load_sklearn_model(download_model(uri, Path(scratch)))
-        scores = score(model, x_test, y_test, config.data.positive_class, config.metrics)
+        scores = score(
+            model, x_test, y_test, config.data.task, config.data.positive_class, config.metrics
+        )
     except (PipelineError, ValueError, KeyError) as error:
         # Fail closed: a candidate cannot be shown to be no worse than a champion we cannot score.
         reason = (
@@ -104,9 +113,8 @@ def _score_champion(
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", help="config file (default: config.yaml or $PIPELINE_CONFIG)")
-    args = parser.parse_args()
+    parser = script_parser(__doc__)
+    args = parse_args(parser)
 
     config = load_config(args.config)
     outputs = outputs_dir(config)
@@ -125,7 +133,9 @@ def main() -> int:
             model_dir = download_model(training["model_uri"], Path(scratch))
             model_sha256 = directory_sha256(model_dir)
             model = load_sklearn_model(model_dir)
-        candidate = score(model, x_test, y_test, config.data.positive_class, config.metrics)
+        candidate = score(
+            model, x_test, y_test, config.data.task, config.data.positive_class, config.metrics
+        )
         champion, champion_problems = _score_champion(config, client, x_test, y_test)
 
     decision = decide(
@@ -146,6 +156,7 @@ def main() -> int:
         "data_sha256": training["data_sha256"],
         "registered_model": config.mlflow.registered_model,
         "holdout_rows": len(x_test),
+        "task": config.data.task,
         "positive_class": config.data.positive_class,
         "metrics": _finite_or_none(candidate.metrics),
         "thresholds": config.gate.thresholds,
@@ -177,7 +188,7 @@ def main() -> int:
                 "champion.version": champion["version"] if champion else "none",
             }
         )
-        _log_plots(candidate, y_test, config.data.positive_class, outputs)
+        _log_plots(candidate, y_test, config.data, outputs)
         write_json(outputs / EVALUATION_FILE, evaluation)
         (outputs / EVALUATION_REPORT).write_text(report + "\n", encoding="utf-8")
         mlflow.log_artifact(str(outputs / EVALUATION_FILE), "evaluation")

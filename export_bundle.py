@@ -5,7 +5,6 @@ a Dockerfile (outputs/bundle/), after checking its files are the ones that were 
 Exit codes: 0 exported, 2 unusable config, model or tracking server, 3 refused.
 """
 
-import argparse
 import shutil
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
+from mlops.cli import parse_args, script_parser
 from mlops.config import load_config
 from mlops.errors import PipelineError, run_script
 from mlops.handoff import github_output, outputs_dir
@@ -27,9 +27,8 @@ SERVING_ENV = "ENV MLFLOW_ALLOW_PICKLE_DESERIALIZATION=true\n"
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", help="config file (default: config.yaml or $PIPELINE_CONFIG)")
-    args = parser.parse_args()
+    parser = script_parser(__doc__)
+    args = parse_args(parser)
 
     config = load_config(args.config)
     name, alias = config.mlflow.registered_model, config.mlflow.champion_alias

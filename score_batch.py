@@ -1,16 +1,16 @@
-"""Score a CSV file with the champion model: predictions and probabilities next to the input.
+"""Score a CSV file with the champion model: predictions (and class probabilities) beside the input.
 
 The input is checked against the model's signature first; a missing column or a wrong type
 stops with one message per column. The model is loaded with the reviewed skops trust list.
 Exit codes: 0 scored, 2 unusable input, config, model or tracking server.
 """
 
-import argparse
 import tempfile
 from pathlib import Path
 
 from mlflow.models import Model
 
+from mlops.cli import parse_args, script_parser
 from mlops.config import load_config
 from mlops.data import load_dataset
 from mlops.errors import PipelineError, run_script
@@ -20,12 +20,11 @@ from mlops.tracking import configure_tracking, tracking_errors
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = script_parser(__doc__)
     parser.add_argument("input", type=Path, help="CSV file with the model's feature columns")
     parser.add_argument("--output", type=Path, help="default: <input>.predictions.csv")
     parser.add_argument("--model-uri", help="default: models:/<registered_model>@<champion_alias>")
-    parser.add_argument("--config", help="config file (default: config.yaml or $PIPELINE_CONFIG)")
-    args = parser.parse_args()
+    args = parse_args(parser)
 
     config = load_config(args.config)
     model_uri = args.model_uri or (
@@ -48,12 +47,12 @@ def main() -> int:
         c.name for c in signature.inputs.inputs if c.type in NUMERIC_TYPES and c.name in frame
     ]
     features[numeric] = features[numeric].astype("float64")
-    classes = [str(c) for c in model.classes_]
     scored = frame.copy()
     scored["prediction"] = model.predict(features)
-    probabilities = model.predict_proba(features)
-    for index, label in enumerate(classes):
-        scored[f"probability_{label}"] = probabilities[:, index]
+    if config.data.task == "classification":
+        probabilities = model.predict_proba(features)
+        for index, label in enumerate(model.classes_):
+            scored[f"probability_{label}"] = probabilities[:, index]
     output = args.output or args.input.with_name(f"{args.input.stem}.predictions.csv")
     scored.to_csv(output, index=False)
     print(f"scored {len(scored)} rows of {args.input.name} with {model_uri}: {output}")

@@ -4,7 +4,6 @@ Writes outputs/training.json (run id, model URI, data fingerprint) for evaluate_
 Exit codes: 0 trained, 2 the data, config or tracking server was unusable.
 """
 
-import argparse
 import time
 import warnings
 from importlib.metadata import version
@@ -13,11 +12,12 @@ import mlflow
 from mlflow.models import infer_signature
 from sklearn.utils._param_validation import InvalidParameterError
 
+from mlops.cli import parse_args, script_parser
 from mlops.config import load_config
 from mlops.data import file_sha256, holdout_split, load_dataset, schema_sample
 from mlops.errors import PipelineError, run_script
 from mlops.handoff import TRAINING_FILE, github_output, outputs_dir, write_json
-from mlops.modeling import COMMON_TRUSTED_TYPES, ESTIMATORS, build_pipeline, make_estimator
+from mlops.modeling import COMMON_TRUSTED_TYPES, ESTIMATORS, build_pipeline
 from mlops.registry import check_skops_safe
 from mlops.tracking import configure_tracking, git_tags, tracking_errors
 
@@ -27,27 +27,33 @@ MODEL_REQUIREMENTS = ("mlflow", "scikit-learn", "skops", "pandas", "numpy", "sci
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", help="config file (default: config.yaml or $PIPELINE_CONFIG)")
-    args = parser.parse_args()
+    parser = script_parser(__doc__)
+    args = parse_args(parser)
 
     config = load_config(args.config)
     frame = load_dataset(config.data_path, config.data.max_file_mb)
     x_train, x_test, y_train, _ = holdout_split(frame, config)
-    estimator = make_estimator(config.model.estimator, config.model.params, config.split.seed)
     pipeline = build_pipeline(
-        config.data.numeric_features, config.data.categorical_features, estimator
+        config.data.task,
+        config.model.estimator,
+        config.model.params,
+        config.split.seed,
+        config.data.numeric_features,
+        config.data.categorical_features,
     )
+    estimator = pipeline.named_steps["estimator"]
 
     started = time.perf_counter()
     try:
         pipeline.fit(x_train, y_train)
-    except (InvalidParameterError, ValueError) as error:
+    except (InvalidParameterError, ValueError, TypeError) as error:
         raise PipelineError(
-            f"model.params: {config.model.estimator} refused to fit: {error}"
+            f"model: {config.model.estimator} ({type(estimator).__name__}) could not be "
+            f"fitted on {config.data_path.name}: {error}"
         ) from None
     fit_seconds = time.perf_counter() - started
-    trusted = [*COMMON_TRUSTED_TYPES, *ESTIMATORS[config.model.estimator].skops_trusted_types]
+    spec = ESTIMATORS[config.data.task][config.model.estimator]
+    trusted = [*COMMON_TRUSTED_TYPES, *spec.skops_trusted_types]
     check_skops_safe(pipeline, trusted)  # before any run exists
 
     uri = configure_tracking(config)
@@ -58,7 +64,8 @@ def main() -> int:
             {
                 "data.path": config.data.path,
                 "data.target": config.data.target,
-                "data.positive_class": config.data.positive_class,
+                "data.task": config.data.task,
+                "data.positive_class": config.data.positive_class or "none",
                 "data.features": ",".join(config.features),
                 "split.test_fraction": config.split.test_fraction,
                 "split.seed": config.split.seed,

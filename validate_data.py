@@ -3,9 +3,9 @@
 Exit codes: 0 valid, 1 expectations failed, 2 the data or config could not be read.
 """
 
-import argparse
 import os
 
+from mlops.cli import parse_args, script_parser
 from mlops.config import load_config
 from mlops.data import load_dataset
 from mlops.errors import run_script
@@ -14,10 +14,9 @@ from mlops.validation import summary_markdown, validate_frame
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", help="config file (default: config.yaml or $PIPELINE_CONFIG)")
+    parser = script_parser(__doc__)
     parser.add_argument("--data", help="validate this CSV instead of data.path from the config")
-    args = parser.parse_args()
+    args = parse_args(parser)
 
     config = load_config(args.config)
     data_path = config.data_path if args.data is None else config.root / args.data

@@ -9,8 +9,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mlops.errors import PipelineError
-from mlops.metrics import METRICS
-from mlops.modeling import ESTIMATORS
+from mlops.metrics import METRICS, Task, metrics_for
+from mlops.modeling import ESTIMATOR_NAMES, ESTIMATORS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "config.yaml"
@@ -31,7 +31,9 @@ def _known_metric(name: str) -> str:
 class DataSection(_Section):
     path: str
     target: str = Field(min_length=1)
-    positive_class: str = Field(min_length=1)
+    task: Task
+    # The class the classification metrics are about; regression has none.
+    positive_class: str | None = Field(default=None, min_length=1)
     numeric_features: list[str]
     categorical_features: list[str]
     expectation_suite: str = Field(min_length=1)
@@ -48,6 +50,10 @@ class DataSection(_Section):
             raise ValueError(f"features listed more than once: {repeated}")
         if self.target in features:
             raise ValueError(f"the target {self.target!r} is also listed as a feature")
+        if self.task == "classification" and self.positive_class is None:
+            raise ValueError("positive_class is required for classification (quote numbers: '1')")
+        if self.task == "regression" and self.positive_class is not None:
+            raise ValueError("positive_class is for classification; remove it for regression")
         return self
 
 
@@ -63,23 +69,22 @@ class ModelSection(_Section):
     @field_validator("estimator")
     @classmethod
     def _known_estimator(cls, name: str) -> str:
-        if name not in ESTIMATORS:
-            raise ValueError(f"unknown estimator {name!r}; expected one of {sorted(ESTIMATORS)}")
+        if name not in ESTIMATOR_NAMES:
+            raise ValueError(f"unknown estimator {name!r}; expected one of {list(ESTIMATOR_NAMES)}")
         return name
 
-    @model_validator(mode="after")
-    def _params_fit_estimator(self) -> "ModelSection":
-        estimator = ESTIMATORS[self.estimator].cls()
+    def check_params(self, task: Task) -> None:
+        """Parameters the task's estimator has, with values scikit-learn accepts."""
+        estimator = ESTIMATORS[task][self.estimator].cls()
         unknown = sorted(set(self.params) - set(estimator.get_params()))
         if unknown:
             raise ValueError(
-                f"{self.estimator} has no parameter(s) {unknown}; "
+                f"{type(estimator).__name__} ({self.estimator}) has no parameter(s) {unknown}; "
                 f"expected some of {sorted(estimator.get_params())}"
             )
         # scikit-learn's own parameter constraints, checked now instead of minutes later in fit.
         estimator.set_params(**self.params)
         estimator._validate_params()
-        return self
 
 
 class GateSection(_Section):
@@ -130,6 +135,20 @@ class Config(_Section):
         return [_known_metric(name) for name in names]
 
     @model_validator(mode="after")
+    def _fits_the_task(self) -> "Config":
+        task = self.data.task
+        wrong = [name for name in self.metrics if METRICS[name].task != task]
+        if wrong:
+            raise ValueError(
+                f"metrics {wrong} are not {task} metrics; expected some of {metrics_for(task)}"
+            )
+        try:
+            self.model.check_params(task)
+        except ValueError as error:
+            raise ValueError(f"model.params: {error}") from None
+        return self
+
+    @model_validator(mode="after")
     def _gate_uses_computed_metrics(self) -> "Config":
         for key in ("thresholds", "champion_tolerance"):
             missing = sorted(set(getattr(self.gate, key)) - set(self.metrics))
@@ -147,8 +166,10 @@ class Config(_Section):
 
 
 def _describe(error: dict[str, Any]) -> str:
-    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    key = ".".join(str(part) for part in error["loc"])
     message = error["msg"].removeprefix("Value error, ")
+    if not key:  # a check across sections: its message names the keys
+        return message
     if error["type"] == "missing":
         return f"{key}: missing (required)"
     if error["type"] == "extra_forbidden":

@@ -82,13 +82,26 @@ def split_features_target(frame: pd.DataFrame, config: Config) -> tuple[pd.DataF
         raise PipelineError(
             f"{config.data_path}: a numeric feature is not numeric: {error}"
         ) from None
-    return features, frame[config.data.target]
+    target = frame[config.data.target]
+    if config.data.task == "regression" and not pd.api.types.is_numeric_dtype(target):
+        example = target[pd.to_numeric(target, errors="coerce").isna() & target.notna()]
+        raise PipelineError(
+            f"{config.data_path}: the target {config.data.target!r} must be numeric for "
+            f"regression (data.task); found e.g. {example.iloc[0] if len(example) else None!r}"
+        )
+    if target.isna().any():
+        raise PipelineError(
+            f"{config.data_path}: the target {config.data.target!r} has "
+            f"{int(target.isna().sum())} missing value(s); every row needs one"
+        )
+    return features, target
 
 
 def holdout_split(
     frame: pd.DataFrame, config: Config
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:
-    """(X_train, X_test, y_train, y_test): stratified, seeded, identical in every step."""
+    """(X_train, X_test, y_train, y_test): seeded and identical in every step; stratified on
+    the target for classification, so both parts hold every class in the same proportion."""
     features, target = split_features_target(frame, config)
     try:
         return train_test_split(
@@ -96,7 +109,7 @@ def holdout_split(
             target,
             test_size=config.split.test_fraction,
             random_state=config.split.seed,
-            stratify=target,
+            stratify=target if config.data.task == "classification" else None,
         )
     except ValueError as error:
         raise PipelineError(f"{config.data_path}: cannot split the data: {error}") from None

@@ -3,31 +3,53 @@
 from dataclasses import dataclass
 from typing import Any
 
-from sklearn.base import ClassifierMixin
+from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from mlops.metrics import Task
+
+_TREE = "sklearn.tree._tree.Tree"
+_HIST_TREE = "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"
 
 
 @dataclass(frozen=True)
 class Estimator:
-    cls: type[ClassifierMixin]
+    cls: type[BaseEstimator]
     # Types skops must be told to trust to load this estimator; each was reviewed as data-only
     # (no code runs when it is loaded). Add to it only after the same review.
     skops_trusted_types: tuple[str, ...] = ()
+    # One-hot encoding of a many-valued column is sparse; some estimators refuse sparse input.
+    accepts_sparse: bool = True
 
 
-ESTIMATORS: dict[str, Estimator] = {
-    "logistic_regression": Estimator(LogisticRegression),
-    "random_forest": Estimator(RandomForestClassifier, ("sklearn.tree._tree.Tree",)),
-    "hist_gradient_boosting": Estimator(
-        HistGradientBoostingClassifier,
-        ("sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",),
-    ),
+# The same three names for both tasks, so a fork that changes task keeps its estimator choice.
+ESTIMATORS: dict[Task, dict[str, Estimator]] = {
+    "classification": {
+        "linear": Estimator(LogisticRegression),
+        "random_forest": Estimator(RandomForestClassifier, (_TREE,)),
+        "hist_gradient_boosting": Estimator(
+            HistGradientBoostingClassifier, (_HIST_TREE,), accepts_sparse=False
+        ),
+    },
+    "regression": {
+        "linear": Estimator(Ridge),
+        "random_forest": Estimator(RandomForestRegressor, (_TREE,)),
+        "hist_gradient_boosting": Estimator(
+            HistGradientBoostingRegressor, (_HIST_TREE,), accepts_sparse=False
+        ),
+    },
 }
+ESTIMATOR_NAMES: tuple[str, ...] = tuple(ESTIMATORS["classification"])
 
 # Needed by every pipeline: the fitted encoders and imputers keep numpy dtypes.
 COMMON_TRUSTED_TYPES: tuple[str, ...] = ("numpy.dtype",)
@@ -36,21 +58,27 @@ COMMON_TRUSTED_TYPES: tuple[str, ...] = ("numpy.dtype",)
 def trusted_types() -> list[str]:
     """Every type the project loads from a skops file, across all supported estimators."""
     types = set(COMMON_TRUSTED_TYPES)
-    for estimator in ESTIMATORS.values():
-        types.update(estimator.skops_trusted_types)
+    for by_name in ESTIMATORS.values():
+        for estimator in by_name.values():
+            types.update(estimator.skops_trusted_types)
     return sorted(types)
 
 
-def make_estimator(name: str, params: dict[str, Any], seed: int) -> ClassifierMixin:
+def make_estimator(task: Task, name: str, params: dict[str, Any], seed: int) -> BaseEstimator:
     """The configured estimator; seeded when it has randomness and the config did not seed it."""
-    estimator = ESTIMATORS[name].cls(**params)
+    estimator = ESTIMATORS[task][name].cls(**params)
     if "random_state" in estimator.get_params() and "random_state" not in params:
         estimator.set_params(random_state=seed)
     return estimator
 
 
 def build_pipeline(
-    numeric: list[str], categorical: list[str], estimator: ClassifierMixin
+    task: Task,
+    estimator_name: str,
+    params: dict[str, Any],
+    seed: int,
+    numeric: list[str],
+    categorical: list[str],
 ) -> Pipeline:
     """Impute and scale numbers, impute and one-hot encode categories, then the estimator."""
     numeric_steps = Pipeline(
@@ -64,6 +92,9 @@ def build_pipeline(
         ]
     )
     preprocess = ColumnTransformer(
-        [("numeric", numeric_steps, numeric), ("categorical", categorical_steps, categorical)]
+        [("numeric", numeric_steps, numeric), ("categorical", categorical_steps, categorical)],
+        # 0 forces dense output, which the estimators that refuse sparse input need.
+        sparse_threshold=0.3 if ESTIMATORS[task][estimator_name].accepts_sparse else 0.0,
     )
-    return Pipeline([("preprocess", preprocess), ("classifier", estimator)])
+    estimator = make_estimator(task, estimator_name, params, seed)
+    return Pipeline([("preprocess", preprocess), ("estimator", estimator)])

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from mlops.errors import PipelineError
+from mlops.scoring import same_values
 
 STARTUP_TIMEOUT_SECONDS = 90
 SINGLE_ROW_REQUESTS = 50
@@ -137,15 +138,15 @@ def request_body(frame: pd.DataFrame) -> bytes:
 def check_served_predictions(
     model_uri: str, rows: pd.DataFrame, expected_labels: pd.Series
 ) -> ServingReport:
-    """Serve the model, score the rows over HTTP, refuse unless labels equal the offline ones."""
+    """Serve the model, score the rows over HTTP, refuse unless the predictions equal the
+    offline ones (labels exactly, numbers to float precision)."""
     with model_server(model_uri) as (server, startup_seconds):
         started = time.perf_counter()
         status, body = server.post(request_body(rows))
         batch_ms = (time.perf_counter() - started) * 1000
         if status != 200:
             raise PipelineError(f"model server answered {status}: {body[:300]!r}")
-        served = [str(label) for label in json.loads(body)["predictions"]]
-        if served != [str(label) for label in expected_labels]:
+        if not same_values(expected_labels, json.loads(body)["predictions"]):
             raise PipelineError(f"{model_uri}: served predictions differ from offline ones")
         latencies = []
         connection = http.client.HTTPConnection(server.host, server.port, timeout=60)

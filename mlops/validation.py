@@ -83,7 +83,7 @@ def _failure(result: Any) -> FailedExpectation:
     return FailedExpectation(_column_of(config.kwargs), rule, _observed(details), examples, error)
 
 
-def _checkpoint(context: Any, suite: Any) -> Any:
+def checkpoint_for(context: Any, suite: Any) -> Any:
     """The suite's checkpoint from gx/checkpoints/, created (and saved, to commit) on first use.
 
     Reading the committed definitions instead of re-adding them keeps gx/ unchanged by runs.
@@ -136,7 +136,7 @@ def validate_frame(frame: pd.DataFrame, config: Config) -> ValidationReport:
             f"gx/expectations/{suite_name}.json: expectation suite {suite_name!r} "
             "(data.expectation_suite) not found or unreadable"
         ) from None
-    checkpoint = _checkpoint(context, suite)
+    checkpoint = checkpoint_for(context, suite)
     run = checkpoint.run(batch_parameters={"dataframe": frame})
     suite_result = next(iter(run.run_results.values()))
     failed = [_failure(r) for r in suite_result.results if not r.success]

@@ -1,0 +1,693 @@
+"""Draft a project for a new CSV: profile it, then write config.yaml and an expectation suite.
+
+Everything here is a draft for a person to review: the column kinds, the rules of the suite
+and the gate's thresholds are inferred from the one file at hand. Drafted files carry a
+fingerprint of their content, so a later run can tell a draft nobody touched (replaced
+freely) from one a user has adapted (kept unless forced).
+"""
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from mlops.errors import PipelineError
+from mlops.metrics import METRICS, Task
+
+# A string column with more distinct values than this share of its rows (and at least
+# FREE_TEXT_MIN_LEVELS of them) reads like free text or an identifier, not a category.
+FREE_TEXT_SHARE = 0.5
+FREE_TEXT_MIN_LEVELS = 100
+# Integer columns with at most this many values may be codes rather than quantities.
+FEW_VALUES = 10
+POSITIVE_LABELS = ("1", "yes", "y", "true", "t", "positive", "pos")
+BASELINE_MAX_ROWS = 20_000
+BASELINE_FOLDS = 5
+GATED = {"classification": ("roc_auc", "f1"), "regression": ("r2", "rmse")}
+REPORTED = {
+    "classification": ["roc_auc", "f1", "precision", "recall", "accuracy", "log_loss"],
+    "regression": ["rmse", "mae", "r2"],
+}
+DEFAULT_PARAMS = {"classification": {"C": 1.0, "max_iter": 1000}, "regression": {"alpha": 1.0}}
+DRAFT_MARK = "drafted by make adapt"
+MODEL_SUFFIX = {"classification": "classifier", "regression": "regressor"}
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    name: str
+    dtype: str  # as pandas reads it from the CSV: int64, float64, str, bool
+    missing: int
+    distinct: int
+    kind: str  # numeric | categorical | target | left out
+    minimum: float | None = None
+    maximum: float | None = None
+    levels: list[Any] = field(default_factory=list)
+    note: str = ""  # why it was left out, or what to look at
+
+
+@dataclass(frozen=True)
+class Profile:
+    path: Path
+    rows: int
+    duplicate_share: float  # rows that belong to a group of identical rows
+    target: str
+    task: Task
+    positive_class: str | None
+    columns: list[ColumnProfile]
+
+    def of_kind(self, kind: str) -> list[str]:
+        return [c.name for c in self.columns if c.kind == kind]
+
+
+def _is_numeric(values: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+
+
+def _sorted_levels(values: pd.Series) -> list[Any]:
+    levels = values.dropna().unique().tolist()
+    return sorted(levels, key=lambda v: (str(type(v)), v))
+
+
+def infer_task(target: pd.Series, name: str) -> Task:
+    distinct = target.nunique(dropna=True)
+    if distinct == 2:
+        return "classification"
+    if _is_numeric(target):
+        return "regression"
+    raise PipelineError(
+        f"target {name!r} has {distinct} distinct text values; this template supports binary "
+        "classification (two values) and regression (a numeric target)"
+    )
+
+
+def infer_positive_class(target: pd.Series) -> str:
+    """A conventional positive label (1, yes, true, ...) if there is one, else the rarer class."""
+    counts = target.astype("string").value_counts()
+    for label in counts.index:
+        if label.strip().lower() in POSITIVE_LABELS:
+            return str(label)
+    return str(counts.sort_index(ascending=False).idxmin())
+
+
+def _infer_kind(values: pd.Series, rows: int) -> tuple[str, str]:
+    """(numeric | categorical | left out, why) for a feature column, from its values alone."""
+    missing = int(values.isna().sum())
+    distinct = int(values.nunique(dropna=True))
+    if distinct == 0:
+        return "left out", "empty: no values at all"
+    if distinct == 1:
+        return "left out", "constant: one value in every row"
+    if _is_numeric(values):
+        integer = pd.api.types.is_integer_dtype(values)
+        if integer and distinct == rows:
+            return "left out", "ID-like: a different integer in every row"
+        if integer and distinct <= FEW_VALUES:
+            return "numeric", (
+                f"only {distinct} integer values: if they are codes, not quantities, "
+                "move it to categorical_features"
+            )
+        return "numeric", ""
+    if distinct == rows:
+        return "left out", "ID-like: a different value in every row"
+    if distinct >= FREE_TEXT_MIN_LEVELS and distinct > FREE_TEXT_SHARE * (rows - missing):
+        return (
+            "left out",
+            f"{distinct} distinct values in {rows - missing} rows: free text or an ID",
+        )
+    return "categorical", (
+        f"{distinct} levels: one-hot encoded into as many columns" if distinct > 50 else ""
+    )
+
+
+def column_profile(
+    name: str, values: pd.Series, kind: str, note: str = "", task: Task | None = None
+) -> ColumnProfile:
+    """The figures the suite needs for a column of the given kind (a range for numbers and a
+    regression target, the levels for categories and a classification target)."""
+    numeric = kind == "numeric" or (kind == "target" and task == "regression")
+    return ColumnProfile(
+        name=name,
+        dtype=str(values.dtype),
+        missing=int(values.isna().sum()),
+        distinct=int(values.nunique(dropna=True)),
+        kind=kind,
+        minimum=float(values.min()) if numeric else None,
+        maximum=float(values.max()) if numeric else None,
+        levels=_sorted_levels(values) if kind in ("categorical", "target") and not numeric else [],
+        note=note,
+    )
+
+
+def profile_frame(
+    frame: pd.DataFrame,
+    path: Path,
+    target: str,
+    task: Task | None = None,
+    positive_class: str | None = None,
+    kinds: dict[str, tuple[str, str]] | None = None,
+) -> Profile:
+    """Column kinds, ranges and levels, the task and the positive class, or one clear error.
+
+    `kinds` (column -> (kind, note)) replaces the inference, as when the config decides.
+    """
+    if target not in frame.columns:
+        raise PipelineError(
+            f"{path}: no column {target!r} to use as the target; columns: {list(frame.columns)}"
+        )
+    values = frame[target]
+    if values.isna().any():
+        raise PipelineError(
+            f"{path}: the target {target!r} is empty in {int(values.isna().sum())} row(s); "
+            "every row needs a value (drop those rows first)"
+        )
+    if values.nunique() < 2:
+        raise PipelineError(
+            f"{path}: the target {target!r} has a single value ({values.iloc[0]!r}); "
+            "there is nothing to learn"
+        )
+    task = task or infer_task(values, target)
+    if task == "classification":
+        if values.nunique() != 2:
+            raise PipelineError(
+                f"{path}: the target {target!r} has {values.nunique()} classes; classification "
+                "here is binary (two classes): choose TASK=regression for a numeric target"
+            )
+        classes = values.astype("string").unique().tolist()
+        positive_class = positive_class or infer_positive_class(values)
+        if positive_class not in classes:
+            raise PipelineError(
+                f"{path}: the positive class {positive_class!r} is not a value of "
+                f"{target!r}; expected one of {sorted(classes)}"
+            )
+        target_profile = column_profile(target, values, "target", task=task)
+    else:
+        if not _is_numeric(values):
+            raise PipelineError(
+                f"{path}: the target {target!r} is not numeric ({values.dtype}); regression "
+                "needs numbers"
+            )
+        if positive_class is not None:
+            raise PipelineError("POSITIVE is for classification; regression has no positive class")
+        target_profile = column_profile(target, values, "target", task=task)
+    rows = len(frame)
+    kinds = kinds or {
+        name: _infer_kind(frame[name], rows) for name in frame.columns if name != target
+    }
+    columns = [
+        target_profile if name == target else column_profile(name, frame[name], *kinds[name])
+        for name in frame.columns
+    ]
+    if not any(c.kind in ("numeric", "categorical") for c in columns):
+        raise PipelineError(f"{path}: no usable feature columns besides the target {target!r}")
+    return Profile(
+        path=path,
+        rows=rows,
+        duplicate_share=float(frame.duplicated(keep=False).mean()),
+        target=target,
+        task=task,
+        positive_class=positive_class if task == "classification" else None,
+        columns=columns,
+    )
+
+
+# ---------------------------------------------------------------- expectation suite
+
+
+def _outward(value: float, up: bool, integer: bool) -> float:
+    """Round away from the data: to whole numbers for integer columns, else 3 significant
+    digits, so the bounds read well and never cut off an observed value."""
+    if integer or value == 0:
+        return float(math.ceil(value) if up else math.floor(value))
+    scale = 10 ** (math.floor(math.log10(abs(value))) - 2)
+    return float((math.ceil if up else math.floor)(value / scale) * scale)
+
+
+def _range(column: ColumnProfile, margin: float = 0.1) -> tuple[float, float]:
+    """Observed range widened by a share of its span; never below 0 for non-negative data."""
+    span = column.maximum - column.minimum
+    low = column.minimum - margin * span
+    high = column.maximum + margin * span
+    if column.minimum >= 0:
+        low = max(low, 0.0)
+    integer = column.dtype.startswith("int")
+    return _outward(low, up=False, integer=integer), _outward(high, up=True, integer=integer)
+
+
+def _mostly_not_null(column: ColumnProfile, rows: int) -> float | None:
+    """None (every row) when the column has no gaps, else a floor below the observed share."""
+    if column.missing == 0:
+        return None
+    share = column.missing / rows
+    return max(0.0, math.floor((1 - share - max(share / 2, 0.02)) * 100) / 100)
+
+
+def _type_name(dtype: str) -> str:
+    # pandas 3 reads text as its "str" dtype; GX checks the name pandas reports.
+    return "str" if dtype in ("object", "string") else dtype
+
+
+def draft_expectations(profile: Profile) -> list[dict[str, Any]]:
+    """The suite's rules as (type, kwargs) records, in the order a reader expects them."""
+    names = [c.name for c in profile.columns]
+    rules: list[dict[str, Any]] = [
+        {"type": "expect_table_columns_to_match_set", "kwargs": {"column_set": names}},
+        {
+            "type": "expect_table_row_count_to_be_between",
+            "kwargs": {"min_value": max(1, profile.rows // 2), "max_value": profile.rows * 100},
+        },
+        {
+            "type": "expect_compound_columns_to_be_unique",
+            "kwargs": {
+                "column_list": names,
+                "mostly": math.floor(min(0.99, 1 - 2 * profile.duplicate_share) * 1000) / 1000,
+            },
+        },
+    ]
+    for column in profile.columns:
+        if column.kind == "left out":
+            continue
+        rules.append(
+            {
+                "type": "expect_column_values_to_be_of_type",
+                "kwargs": {"column": column.name, "type_": _type_name(column.dtype)},
+            }
+        )
+        mostly = _mostly_not_null(column, profile.rows)
+        rules.append(
+            {
+                "type": "expect_column_values_to_not_be_null",
+                "kwargs": {"column": column.name, **({"mostly": mostly} if mostly else {})},
+            }
+        )
+        if column.minimum is not None:
+            low, high = _range(column)
+            rules.append(
+                {
+                    "type": "expect_column_values_to_be_between",
+                    "kwargs": {"column": column.name, "min_value": low, "max_value": high},
+                }
+            )
+        if column.levels:
+            rules.append(
+                {
+                    "type": "expect_column_values_to_be_in_set",
+                    "kwargs": {"column": column.name, "value_set": column.levels},
+                }
+            )
+        if column.kind == "target" and profile.task == "classification":
+            rules.append(
+                {
+                    "type": "expect_column_distinct_values_to_equal_set",
+                    "kwargs": {"column": column.name, "value_set": column.levels},
+                }
+            )
+    return [json.loads(json.dumps(rule, default=_json_scalar)) for rule in rules]
+
+
+def _json_scalar(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot write {value!r} to JSON")
+
+
+def suite_fingerprint(expectations: list[dict[str, Any]]) -> str:
+    """sha256 of the rules alone (GX adds ids and defaults that say nothing about them)."""
+    canonical = sorted(
+        json.dumps([rule["type"], rule["kwargs"]], sort_keys=True) for rule in expectations
+    )
+    return hashlib.sha256("\n".join(canonical).encode()).hexdigest()
+
+
+def suite_is_untouched_draft(path: Path) -> bool:
+    """Whether the suite file is a draft whose rules nobody has changed since."""
+    try:
+        suite = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return False
+    recorded = (suite.get("meta") or {}).get("fingerprint")
+    return recorded == suite_fingerprint(suite.get("expectations") or [])
+
+
+# ---------------------------------------------------------------- config
+
+
+def config_fingerprint(settings: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+
+
+_FINGERPRINT_LINE = re.compile(rf"^# {DRAFT_MARK} .*fingerprint ([0-9a-f]{{64}})", re.MULTILINE)
+
+
+def config_is_untouched_draft(path: Path) -> bool:
+    """Whether config.yaml is a draft whose settings nobody has changed (comments aside)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        settings = yaml.safe_load(text)
+    except (OSError, yaml.YAMLError):
+        return False
+    found = _FINGERPRINT_LINE.search(text)
+    return bool(found) and found.group(1) == config_fingerprint(settings)
+
+
+def slug(text: str, separator: str = "-") -> str:
+    words = re.findall(r"[A-Za-z0-9]+", text.lower())
+    return separator.join(words) or "data"
+
+
+def _flow(value: Any) -> str:
+    """A value as one line of YAML (flow style), quoted only where YAML needs it."""
+    return (
+        yaml.safe_dump(value, default_flow_style=True, width=math.inf).strip().removesuffix("\n...")
+    )
+
+
+def _rounded_threshold(value: float, greater_is_better: bool) -> float:
+    """Three decimals, rounded towards the easier side so the baseline itself passes."""
+    scale = 1000
+    return (math.floor if greater_is_better else math.ceil)(value * scale) / scale
+
+
+def propose_gate(baseline: dict[str, tuple[float, float]], task: Task) -> dict[str, Any]:
+    """Thresholds two standard deviations below the baseline's cross-validated mean (above,
+    for errors), and a champion tolerance of one standard deviation, per gated metric."""
+    thresholds, tolerances = {}, {}
+    for name in GATED[task]:
+        mean, std = baseline[name]
+        metric = METRICS[name]
+        sign = 1 if metric.greater_is_better else -1
+        value = min(max(mean - sign * 2 * std, metric.lowest), metric.highest)
+        thresholds[name] = _rounded_threshold(value, metric.greater_is_better)
+        tolerances[name] = max(math.ceil(std * 1000) / 1000, 0.001)
+    return {"thresholds": thresholds, "champion_tolerance": tolerances}
+
+
+def render_config(
+    profile: Profile,
+    data_path: str,
+    suite: str,
+    gate: dict[str, Any],
+    baseline: dict[str, tuple[float, float]],
+) -> str:
+    """config.yaml for the profile, with comments that say what each key does."""
+    task = profile.task
+    name = slug(Path(data_path).stem)
+    settings = {
+        "data": {
+            "path": data_path,
+            "target": profile.target,
+            "task": task,
+            **({"positive_class": profile.positive_class} if task == "classification" else {}),
+            "numeric_features": profile.of_kind("numeric"),
+            "categorical_features": profile.of_kind("categorical"),
+            "expectation_suite": suite,
+            "max_file_mb": 500,
+        },
+        "split": {"test_fraction": 0.2, "seed": 42},
+        "model": {"estimator": "linear", "params": DEFAULT_PARAMS[task]},
+        "metrics": REPORTED[task],
+        "gate": gate,
+        "mlflow": {
+            "experiment": name,
+            "registered_model": f"{name}-{MODEL_SUFFIX[task]}",
+        },
+    }
+    left_out = [c for c in profile.columns if c.kind == "left out"]
+    baseline_note = ", ".join(
+        f"{metric} {baseline[metric][0]:.3f} ± {baseline[metric][1]:.3f}" for metric in GATED[task]
+    )
+    data = settings["data"]
+    lines = [
+        f"# {DRAFT_MARK} from {data_path}; fingerprint {config_fingerprint(settings)}",
+        "# Review every value below, then commit. Once you change a setting, `make adapt`",
+        "# keeps this file unless FORCE=1 (comments may change freely).",
+        "# The single source of truth for the pipeline: no script or workflow holds a path,",
+        "# a column name, a threshold or a model name. Reference: README.md#configuration",
+        "",
+        "data:",
+        f"  path: {_flow(data['path'])}  # relative to this file",
+        f"  target: {_flow(data['target'])}  # the column to predict",
+        f"  task: {task}  # classification (two classes) | regression (a number)",
+    ]
+    if task == "classification":
+        lines.append(
+            f"  positive_class: {_flow(data['positive_class'])}  # the class the metrics are about"
+        )
+    lines += [
+        f"  numeric_features: {_flow(data['numeric_features'])}",
+        f"  categorical_features: {_flow(data['categorical_features'])}",
+    ]
+    if left_out:
+        lines.append("  # left out: " + "; ".join(f"{c.name} ({c.note})" for c in left_out))
+    lines += [
+        f"  expectation_suite: {_flow(suite)}  # gx/expectations/<name>.json",
+        "  max_file_mb: 500  # refuse larger files before reading them",
+        "",
+        "split:",
+        "  test_fraction: 0.2  # held-out share"
+        + (", stratified on the target" if task == "classification" else ""),
+        "  seed: 42  # split and model randomness",
+        "",
+        "model:",
+        "  estimator: linear  # linear | random_forest | hist_gradient_boosting",
+        f"  params: {_flow(settings['model']['params'])}  # passed to the estimator as they are",
+        "",
+        f"metrics: {_flow(settings['metrics'])}",
+        "",
+        "# A starting point from a cross-validated baseline of the linear model:",
+        f"# {baseline_note} (mean ± standard deviation over {BASELINE_FOLDS} folds).",
+        "# Thresholds sit two standard deviations below the mean (above, for errors),",
+        "# tolerances at one. Set them from what your users need.",
+        "gate:",
+        "  thresholds:  # minimum to deploy (maximum where lower is better: log_loss, rmse, mae)",
+        *[f"    {k}: {_flow(v)}" for k, v in gate["thresholds"].items()],
+        "  champion_tolerance:  # how much worse than the current champion a candidate may be",
+        *[f"    {k}: {_flow(v)}" for k, v in gate["champion_tolerance"].items()],
+        "",
+        "mlflow:",
+        f"  experiment: {_flow(settings['mlflow']['experiment'])}",
+        f"  registered_model: {_flow(settings['mlflow']['registered_model'])}",
+    ]
+    text = "\n".join(lines) + "\n"
+    assert yaml.safe_load(text) == settings, "rendered config does not round-trip"
+    return text
+
+
+# ---------------------------------------------------------------- baseline
+
+
+def cross_validated_baseline(
+    frame: pd.DataFrame, profile: Profile, seed: int = 42
+) -> dict[str, tuple[float, float]]:
+    """Mean and standard deviation over folds of each reported metric, for the linear model
+    the drafted config starts with, on at most BASELINE_MAX_ROWS rows."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    from mlops.modeling import build_pipeline
+    from mlops.scoring import score
+
+    if len(frame) > BASELINE_MAX_ROWS:
+        frame = frame.sample(BASELINE_MAX_ROWS, random_state=seed)
+    numeric, categorical = profile.of_kind("numeric"), profile.of_kind("categorical")
+    x = frame[numeric + categorical].astype({name: "float64" for name in numeric})
+    y = frame[profile.target]
+    task = profile.task
+    folds = (
+        StratifiedKFold(BASELINE_FOLDS, shuffle=True, random_state=seed)
+        if task == "classification"
+        else KFold(BASELINE_FOLDS, shuffle=True, random_state=seed)
+    )
+    per_fold: dict[str, list[float]] = {name: [] for name in REPORTED[task]}
+    for train, test in folds.split(x, y):
+        model = build_pipeline(
+            task, "linear", DEFAULT_PARAMS[task], seed, numeric, categorical
+        ).fit(x.iloc[train], y.iloc[train])
+        scores = score(
+            model, x.iloc[test], y.iloc[test], task, profile.positive_class, REPORTED[task]
+        )
+        for name, value in scores.metrics.items():
+            per_fold[name].append(value)
+    return {
+        name: (float(np.nanmean(values)), float(np.nanstd(values)))
+        for name, values in per_fold.items()
+    }
+
+
+# ---------------------------------------------------------------- writing the project
+
+
+def _delete_suite(context: Any, name: str) -> None:
+    """The suite and the checkpoint and validation definition made for it, where present."""
+    for store in (context.checkpoints, context.validation_definitions, context.suites):
+        try:
+            store.delete(name)
+        except Exception:  # noqa: BLE001, S110 - GX raises several types for "not there"
+            pass
+
+
+def write_suite(
+    root: Path, name: str, expectations: list[dict[str, Any]], source: str, replaces: str | None
+) -> Path:
+    """Save the suite with its checkpoint through GX, so gx/ holds what validation reads;
+    `replaces` names an earlier drafted suite to remove with its checkpoint."""
+    import great_expectations as gx
+
+    from mlops.validation import checkpoint_for
+
+    context = gx.get_context(mode="file", project_root_dir=str(root))
+    for old in {name, replaces} - {None}:
+        _delete_suite(context, old)
+    suite = context.suites.add(
+        gx.ExpectationSuite(
+            name=name,
+            expectations=expectations,
+            meta={
+                "notes": f"{DRAFT_MARK} from {source}: review the ranges, value sets and "
+                "missing-value shares, then edit this file directly.",
+                "fingerprint": suite_fingerprint(expectations),
+            },
+        )
+    )
+    checkpoint_for(context, suite)
+    return root / "gx" / "expectations" / f"{name}.json"
+
+
+@dataclass(frozen=True)
+class Draft:
+    profile: Profile
+    config_path: Path | None
+    suite_path: Path
+    rules: int
+    gate: dict[str, Any] = field(default_factory=dict)
+    baseline: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+
+def _refuse_unless_draft(path: Path, untouched: bool, force: bool) -> None:
+    if path.exists() and not untouched and not force:
+        raise PipelineError(
+            f"{path.name}: already adapted (written by hand or edited since make adapt drafted "
+            "it); nothing was written. Run again with FORCE=1 to replace it"
+        )
+
+
+def _data_inside(root: Path, data: Path) -> str:
+    resolved = (root / data).resolve()
+    try:
+        return resolved.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        raise PipelineError(
+            f"{data}: outside the project; copy it into data/ so that CI sees it too"
+        ) from None
+
+
+def draft_project(
+    config_path: Path,
+    data: Path,
+    target: str,
+    task: Task | None = None,
+    positive_class: str | None = None,
+    force: bool = False,
+) -> Draft:
+    """Profile the CSV, then write config.yaml and the suite for it (nothing on any error)."""
+    from mlops.data import load_dataset
+
+    root = config_path.parent
+    relative = _data_inside(root, data)
+    frame = load_dataset(root / relative)
+    profile = profile_frame(frame, Path(relative), target, task, positive_class)
+    suite = slug(Path(relative).stem, "_")
+    suite_path = root / "gx" / "expectations" / f"{suite}.json"
+    _refuse_unless_draft(config_path, config_is_untouched_draft(config_path), force)
+    _refuse_unless_draft(suite_path, suite_is_untouched_draft(suite_path), force)
+    previous = _previous_draft_suite(config_path, root)
+
+    baseline = cross_validated_baseline(frame, profile)
+    gate = propose_gate(baseline, profile.task)
+    expectations = draft_expectations(profile)
+    write_suite(root, suite, expectations, relative, replaces=previous)
+    text = render_config(profile, relative, suite, gate, baseline)
+    partial = config_path.with_suffix(".yaml.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(config_path)
+    return Draft(profile, config_path, suite_path, len(expectations), gate, baseline)
+
+
+def _previous_draft_suite(config_path: Path, root: Path) -> str | None:
+    """The suite the current config names, if it is an untouched draft (replaced with it)."""
+    try:
+        name = yaml.safe_load(config_path.read_text(encoding="utf-8"))["data"]["expectation_suite"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return None
+    path = root / "gx" / "expectations" / f"{name}.json"
+    return name if suite_is_untouched_draft(path) else None
+
+
+def redraft_suite(config: Any, force: bool = False) -> Draft:
+    """A new suite for the configured data, keeping the config's own column kinds."""
+    from mlops.data import load_dataset
+
+    frame = load_dataset(config.data_path, config.data.max_file_mb)
+    data = config.data
+    kinds = {name: ("left out", "not in the config's feature lists") for name in frame.columns}
+    kinds.update({name: ("numeric", "") for name in data.numeric_features if name in frame})
+    kinds.update({name: ("categorical", "") for name in data.categorical_features if name in frame})
+    missing = [name for name in config.features if name not in frame.columns]
+    if missing:
+        raise PipelineError(f"{config.data_path}: no column(s) {missing} named in data.*_features")
+    relative = Path(config.data.path)
+    profile = profile_frame(
+        frame, relative, data.target, data.task, data.positive_class, kinds=kinds
+    )
+    suite_path = config.root / "gx" / "expectations" / f"{data.expectation_suite}.json"
+    _refuse_unless_draft(suite_path, suite_is_untouched_draft(suite_path), force)
+    expectations = draft_expectations(profile)
+    write_suite(config.root, data.expectation_suite, expectations, relative.as_posix(), None)
+    return Draft(profile, None, suite_path, len(expectations))
+
+
+def describe(draft: Draft) -> str:
+    """What was inferred and written, and what a person should review before committing."""
+    profile = draft.profile
+    lines = [
+        f"{profile.path}: {profile.rows} rows, {len(profile.columns)} columns",
+        f"target: {profile.target} -> {profile.task}"
+        + (f", positive class {profile.positive_class!r}" if profile.positive_class else ""),
+        "",
+        f"  {'column':<24} {'kind':<12} {'type':<8} {'missing':>8} {'distinct':>9}  note",
+    ]
+    for column in profile.columns:
+        lines.append(
+            f"  {column.name[:24]:<24} {column.kind:<12} {column.dtype:<8} "
+            f"{column.missing:>8} {column.distinct:>9}  {column.note}"
+        )
+    if draft.baseline:
+        lines += ["", "cross-validated baseline (linear model, 5 folds): "]
+        lines += [
+            f"  {name:<10} {mean:.4f} ± {std:.4f}" for name, (mean, std) in draft.baseline.items()
+        ]
+        lines += ["proposed gate (a starting point, not a recommendation):"]
+        lines += [f"  threshold {k}: {v}" for k, v in draft.gate["thresholds"].items()]
+        lines += [f"  tolerance {k}: {v}" for k, v in draft.gate["champion_tolerance"].items()]
+    lines += [""]
+    if draft.config_path:
+        lines.append(f"wrote {draft.config_path.name}")
+    lines.append(f"wrote gx/expectations/{draft.suite_path.name} ({draft.rules} expectations)")
+    review = [c for c in profile.columns if c.note]
+    lines += ["", "review before you commit:"]
+    lines += [f"  - {c.name}: {c.note}" for c in review]
+    lines += [
+        "  - the suite's ranges (observed ± 10% of the span) and value sets: widen what "
+        "legitimately varies",
+        "  - the gate's thresholds and tolerances: set them from what your users need",
+    ]
+    if draft.config_path:
+        lines.append("  - mlflow.experiment and mlflow.registered_model: the names in the registry")
+    lines += ["", "next: make pipeline && make test"]
+    return "\n".join(lines)
