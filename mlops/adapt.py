@@ -109,7 +109,7 @@ def _infer_kind(values: pd.Series, rows: int) -> tuple[str, str]:
         integer = pd.api.types.is_integer_dtype(values)
         if integer and distinct == rows:
             return "left out", "ID-like: a different integer in every row"
-        if integer and distinct <= FEW_VALUES:
+        if integer and 2 < distinct <= FEW_VALUES:
             return "numeric", (
                 f"only {distinct} integer values: if they are codes, not quantities, "
                 "move it to categorical_features"
@@ -226,8 +226,9 @@ def _outward(value: float, up: bool, integer: bool) -> float:
     digits, so the bounds read well and never cut off an observed value."""
     if integer or value == 0:
         return float(math.ceil(value) if up else math.floor(value))
-    scale = 10 ** (math.floor(math.log10(abs(value))) - 2)
-    return float((math.ceil if up else math.floor)(value / scale) * scale)
+    digits = 2 - math.floor(math.log10(abs(value)))
+    rounded = (math.ceil if up else math.floor)(value * 10**digits)
+    return float(round(rounded / 10**digits, max(digits, 0)))
 
 
 def _range(column: ColumnProfile, margin: float = 0.1) -> tuple[float, float]:
@@ -369,12 +370,6 @@ def _flow(value: Any) -> str:
     )
 
 
-def _rounded_threshold(value: float, greater_is_better: bool) -> float:
-    """Three decimals, rounded towards the easier side so the baseline itself passes."""
-    scale = 1000
-    return (math.floor if greater_is_better else math.ceil)(value * scale) / scale
-
-
 def propose_gate(baseline: dict[str, tuple[float, float]], task: Task) -> dict[str, Any]:
     """Thresholds two standard deviations below the baseline's cross-validated mean (above,
     for errors), and a champion tolerance of one standard deviation, per gated metric."""
@@ -384,8 +379,9 @@ def propose_gate(baseline: dict[str, tuple[float, float]], task: Task) -> dict[s
         metric = METRICS[name]
         sign = 1 if metric.greater_is_better else -1
         value = min(max(mean - sign * 2 * std, metric.lowest), metric.highest)
-        thresholds[name] = _rounded_threshold(value, metric.greater_is_better)
-        tolerances[name] = max(math.ceil(std * 1000) / 1000, 0.001)
+        # Rounded towards the easier side, so the baseline itself passes.
+        thresholds[name] = _outward(value, up=not metric.greater_is_better, integer=False)
+        tolerances[name] = max(_outward(std, up=True, integer=False), 0.001)
     return {"thresholds": thresholds, "champion_tolerance": tolerances}
 
 
