@@ -51,6 +51,7 @@ class ColumnProfile:
     maximum: float | None = None
     levels: list[Any] = field(default_factory=list)
     note: str = ""  # why it was left out, or what to look at
+    whole_numbers: bool = False  # numbers without fractions (int64, or float64 with gaps)
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,7 @@ def column_profile(
         maximum=float(values.max()) if numeric else None,
         levels=_sorted_levels(values) if kind in ("categorical", "target") and not numeric else [],
         note=note,
+        whole_numbers=numeric and bool((values.dropna() % 1 == 0).all()),
     )
 
 
@@ -227,19 +229,23 @@ def _outward(value: float, up: bool, integer: bool) -> float:
     if integer or value == 0:
         return float(math.ceil(value) if up else math.floor(value))
     digits = 2 - math.floor(math.log10(abs(value)))
-    rounded = (math.ceil if up else math.floor)(value * 10**digits)
+    # round() first, so float noise (0.1 * 1000 = 100.00000000000001) does not move a digit.
+    rounded = (math.ceil if up else math.floor)(round(value * 10**digits, 9))
     return float(round(rounded / 10**digits, max(digits, 0)))
 
 
 def _range(column: ColumnProfile, margin: float = 0.1) -> tuple[float, float]:
-    """Observed range widened by a share of its span; never below 0 for non-negative data."""
+    """Observed range widened by a share of its span, never below 0 for non-negative data;
+    exact for whole-number columns with few values (flags, scales, codes)."""
+    if column.whole_numbers and column.distinct <= FEW_VALUES:
+        return column.minimum, column.maximum
     span = column.maximum - column.minimum
     low = column.minimum - margin * span
     high = column.maximum + margin * span
     if column.minimum >= 0:
         low = max(low, 0.0)
-    integer = column.dtype.startswith("int")
-    return _outward(low, up=False, integer=integer), _outward(high, up=True, integer=integer)
+    whole = column.whole_numbers
+    return _outward(low, up=False, integer=whole), _outward(high, up=True, integer=whole)
 
 
 def _mostly_not_null(column: ColumnProfile, rows: int) -> float | None:

@@ -1,5 +1,7 @@
 """Shared fixtures: a throwaway copy of the project and a way to run its scripts for real."""
 
+import json
+import math
 import os
 import shutil
 import subprocess
@@ -11,6 +13,12 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
+# The template's own test projects, drafted with `make adapt` from public data sets
+# (tests/fixtures/README.md): the tests never read the checkout's config.yaml, data/ or gx/,
+# which a fork replaces with its own.
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "projects"
+CLASSIFICATION = "voter_turnout"
+REGRESSION = "saratoga_houses"
 # What a project copy needs besides the scripts themselves (which run from the repo).
 PROJECT_FILES = ("config.yaml", "data", "gx")
 
@@ -34,6 +42,31 @@ class Project:
     """A copy of config.yaml, data/ and gx/ in a temporary folder, with its own MLflow store."""
 
     root: Path
+
+    @property
+    def data_path(self) -> Path:
+        return self.root / self.config()["data"]["path"]
+
+    @property
+    def target(self) -> str:
+        return self.config()["data"]["target"]
+
+    @property
+    def model_name(self) -> str:
+        return self.config()["mlflow"]["registered_model"]
+
+    @property
+    def suite_path(self) -> Path:
+        return (
+            self.root / "gx" / "expectations" / f"{self.config()['data']['expectation_suite']}.json"
+        )
+
+    def expectation_count(self) -> int:
+        return len(json.loads(self.suite_path.read_text())["expectations"])
+
+    def holdout_rows(self) -> int:
+        rows = sum(1 for _ in self.data_path.open()) - 1
+        return math.ceil(rows * self.config()["split"]["test_fraction"])
 
     @property
     def config_path(self) -> Path:
@@ -65,9 +98,14 @@ class Project:
         )
 
 
-def make_project(destination: Path) -> Project:
+def make_project(destination: Path, fixture: str = CLASSIFICATION) -> Project:
+    """A throwaway copy of a fixture project (or of `source`, a project folder)."""
+    return copy_project(FIXTURES / fixture, destination)
+
+
+def copy_project(source_root: Path, destination: Path) -> Project:
     for name in PROJECT_FILES:
-        source = REPO / name
+        source = source_root / name
         if source.is_dir():
             shutil.copytree(
                 source, destination / name, ignore=shutil.ignore_patterns("uncommitted")
@@ -108,3 +146,17 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     return make_project(tmp_path)
+
+
+def set_field(lines: list[str], row: int, column: str, value: str) -> list[str]:
+    """The CSV lines with one field replaced: `row` counts data rows from 1, `column` by name."""
+    index = lines[0].split(",").index(column)
+    fields = lines[row].split(",")
+    fields[index] = value
+    return [*lines[:row], ",".join(fields), *lines[row + 1 :]]
+
+
+def rewrite_data(project: "Project", edit) -> None:
+    """Replace the project's data file with `edit(lines)`."""
+    lines = project.data_path.read_text().splitlines()
+    project.data_path.write_text("\n".join(edit(lines)) + "\n")

@@ -8,27 +8,33 @@ import yaml
 
 from mlops.config import load_config
 from mlops.errors import PipelineError
+from tests.conftest import CLASSIFICATION, FIXTURES, REGRESSION
 
-REPO = Path(__file__).resolve().parent.parent
-VALID = yaml.safe_load((REPO / "config.yaml").read_text())
+VALID = yaml.safe_load((FIXTURES / CLASSIFICATION / "config.yaml").read_text())
+VALID_REGRESSION = yaml.safe_load((FIXTURES / REGRESSION / "config.yaml").read_text())
+TARGET = VALID["data"]["target"]
+NUMERIC = VALID["data"]["numeric_features"][0]
+CATEGORY = VALID["data"]["categorical_features"][0]
 
 
 def write(tmp_path: Path, config: dict) -> Path:
-    (tmp_path / "data").mkdir(exist_ok=True)
-    (tmp_path / "data" / "credit.csv").write_text("status\ngood\n")
+    data = tmp_path / config["data"]["path"]
+    data.parent.mkdir(parents=True, exist_ok=True)
+    data.write_text("x\n1\n")
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
 
 
-def edited(change) -> dict:
-    config = copy.deepcopy(VALID)
+def edited(change, base: dict = VALID) -> dict:
+    config = copy.deepcopy(base)
     change(config)
     return config
 
 
-def test_repository_config_is_valid():
-    config = load_config(REPO / "config.yaml")
+@pytest.mark.parametrize("fixture", [CLASSIFICATION, REGRESSION])
+def test_fixture_configs_are_valid(fixture):
+    config = load_config(FIXTURES / fixture / "config.yaml")
     assert config.data_path.is_file()
     assert config.data.target not in config.features
 
@@ -53,13 +59,23 @@ def test_repository_config_is_valid():
         ),
         (
             lambda c: c["model"]["params"].update(depth=3),
-            "model: logistic_regression has no parameter(s) ['depth']",
+            "model.params: LogisticRegression (linear) has no parameter(s) ['depth']",
         ),
         (
             lambda c: c["model"]["params"].update(C=-1.0),
-            "model: The 'C' parameter of LogisticRegression",
+            "model.params: The 'C' parameter of LogisticRegression",
         ),
         (lambda c: c.update(metrics=["roc_auc", "gini"]), "metrics: unknown metric 'gini'"),
+        (
+            lambda c: c.update(metrics=[*c["metrics"], "rmse"]),
+            "metrics ['rmse'] are not classification metrics",
+        ),
+        (lambda c: c["data"].update(task="ranking"), "data.task: Input should be"),
+        (
+            lambda c: c["data"].pop("positive_class"),
+            "positive_class is required for classification",
+        ),
+        (lambda c: c["data"].update(positive_class=1), "data.positive_class: Input should be"),
         (
             lambda c: c["gate"]["thresholds"].update(roc_auc=1.2),
             "gate.thresholds: threshold for roc_auc is 1.2; expected a number from 0.0 to 1.0",
@@ -71,15 +87,15 @@ def test_repository_config_is_valid():
         ),
         (
             lambda c: c.update(metrics=["f1"]),
-            "gate.thresholds names ['recall', 'roc_auc'], which are not in metrics",
+            "gate.thresholds names ['roc_auc'], which are not in metrics",
         ),
         (
-            lambda c: c["data"].update(categorical_features=["home", "status"]),
-            "the target 'status' is also listed as a feature",
+            lambda c: c["data"].update(categorical_features=[CATEGORY, TARGET]),
+            f"the target {TARGET!r} is also listed as a feature",
         ),
         (
-            lambda c: c["data"].update(categorical_features=["home", "age"]),
-            "features listed more than once: ['age']",
+            lambda c: c["data"].update(categorical_features=[CATEGORY, NUMERIC]),
+            f"features listed more than once: [{NUMERIC!r}]",
         ),
         (lambda c: c["mlflow"].update(registerd_model="x"), "mlflow.registerd_model: unknown key"),
         (
@@ -96,8 +112,34 @@ def test_invalid_config_names_the_key(tmp_path, change, expected):
     assert expected in message
 
 
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda c: c["data"].update(positive_class="1"),
+            "positive_class is for classification; remove it for regression",
+        ),
+        (
+            lambda c: c.update(metrics=["rmse", "roc_auc"]),
+            "metrics ['roc_auc'] are not regression metrics",
+        ),
+        (
+            lambda c: c["model"]["params"].update(C=1.0),
+            "model.params: Ridge (linear) has no parameter(s) ['C']",
+        ),
+        (lambda c: c["gate"]["thresholds"].update(r2=1.5), "threshold for r2 is 1.5"),
+        (lambda c: c["gate"]["thresholds"].update(rmse=-1.0), "threshold for rmse is -1.0"),
+    ],
+)
+def test_invalid_regression_config_names_the_key(tmp_path, change, expected):
+    with pytest.raises(PipelineError) as error:
+        load_config(write(tmp_path, edited(change, VALID_REGRESSION)))
+    assert expected in str(error.value)
+
+
 def test_missing_data_file_names_the_key(tmp_path):
-    path = write(tmp_path, edited(lambda c: c["data"].update(path="data/nope.csv")))
+    path = write(tmp_path, VALID)
+    path.write_text(yaml.safe_dump(edited(lambda c: c["data"].update(path="data/nope.csv"))))
     with pytest.raises(PipelineError, match=r"data\.path: no file at .*nope\.csv"):
         load_config(path)
 
