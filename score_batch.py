@@ -15,7 +15,7 @@ from mlops.config import load_config
 from mlops.data import load_dataset
 from mlops.errors import PipelineError, run_script
 from mlops.registry import download_model, load_sklearn_model
-from mlops.scoring import NUMERIC_TYPES, signature_problems
+from mlops.scoring import NUMERIC_FEATURES, signature_problems
 from mlops.tracking import configure_tracking, tracking_errors
 
 
@@ -34,18 +34,19 @@ def main() -> int:
     uri = configure_tracking(config)
     with tracking_errors(uri), tempfile.TemporaryDirectory() as scratch:
         model_dir = download_model(model_uri, Path(scratch))
-        signature = Model.load(str(model_dir)).signature
+        metadata = Model.load(str(model_dir))
         model = load_sklearn_model(model_dir)
-    problems = signature_problems(frame, signature)
+    signature = metadata.signature
+    numeric = [
+        name for name in (metadata.metadata or {}).get(NUMERIC_FEATURES, []) if name in frame
+    ]
+    problems = signature_problems(frame, signature, numeric)
     if problems:
         raise PipelineError(
             f"{args.input}: does not match the input schema of {model_uri}:\n  "
             + "\n  ".join(problems)
         )
     features = frame[[c.name for c in signature.inputs.inputs if c.name in frame.columns]].copy()
-    numeric = [
-        c.name for c in signature.inputs.inputs if c.type in NUMERIC_TYPES and c.name in frame
-    ]
     features[numeric] = features[numeric].astype("float64")
     scored = frame.copy()
     scored["prediction"] = model.predict(features)

@@ -9,7 +9,6 @@ import warnings
 from importlib.metadata import version
 
 import mlflow
-from mlflow.models import infer_signature
 from sklearn.utils._param_validation import InvalidParameterError
 
 from mlops.cli import parse_args, script_parser
@@ -19,6 +18,7 @@ from mlops.errors import PipelineError, run_script
 from mlops.handoff import TRAINING_FILE, github_output, outputs_dir, write_json
 from mlops.modeling import COMMON_TRUSTED_TYPES, ESTIMATORS, build_pipeline
 from mlops.registry import check_skops_safe
+from mlops.scoring import NUMERIC_FEATURES, model_signature
 from mlops.tracking import configure_tracking, git_tags, tracking_errors
 
 # What a model server needs to load the model; pinned to the versions it was trained with.
@@ -91,11 +91,12 @@ def main() -> int:
         mlflow.log_metrics({"fit_time_seconds": fit_seconds, "train_rows": len(x_train)})
         example = x_train.head(5)
         sample = schema_sample(x_train)
-        signature = infer_signature(sample, pipeline.predict(sample))
+        signature = model_signature(sample, pipeline.predict(sample), config.data.numeric_features)
         model_info = mlflow.sklearn.log_model(
             pipeline,
             name="model",
             signature=signature,
+            metadata={NUMERIC_FEATURES: config.data.numeric_features},
             input_example=example,
             pip_requirements=[f"{package}=={version(package)}" for package in MODEL_REQUIREMENTS],
             serialization_format="skops",

@@ -14,13 +14,12 @@ from pathlib import Path
 # The benchmark runs this file by path; mlops/ lives in the repository root.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from mlops.config import load_config  # noqa: E402
 from mlops.data import holdout_split  # noqa: E402
-from mlops.metrics import compute_metrics  # noqa: E402
-from mlops.modeling import build_pipeline, make_estimator  # noqa: E402
+from mlops.modeling import build_pipeline  # noqa: E402
+from mlops.scoring import score  # noqa: E402
 
 
 def main() -> None:
@@ -30,19 +29,19 @@ def main() -> None:
 
     config = load_config(args.config)
     x_train, x_test, y_train, y_test = holdout_split(pd.read_csv(config.data_path), config)
-    estimator = make_estimator(config.model.estimator, config.model.params, config.split.seed)
     model = build_pipeline(
-        config.data.numeric_features, config.data.categorical_features, estimator
+        config.data.task,
+        config.model.estimator,
+        config.model.params,
+        config.split.seed,
+        config.data.numeric_features,
+        config.data.categorical_features,
     )
     model.fit(x_train, y_train)
-
-    positive = config.data.positive_class
-    classes = [str(c) for c in model.classes_]
-    probability = model.predict_proba(x_test)[:, classes.index(positive)]
-    y_pred = np.asarray(model.predict(x_test)).astype(str) == positive
-    y_true = (y_test.astype("string") == positive).to_numpy(dtype=bool)
-    print(json.dumps(compute_metrics(config.metrics, y_true, y_pred, probability)))
-
+    scores = score(
+        model, x_test, y_test, config.data.task, config.data.positive_class, config.metrics
+    )
+    print(json.dumps(scores.metrics))
 
 if __name__ == "__main__":
     main()

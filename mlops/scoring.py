@@ -1,17 +1,20 @@
 """Score a fitted pipeline on held-out rows: predictions, positive-class scores, metrics."""
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from mlflow.models import ModelSignature
-from mlflow.types import DataType
+from mlflow.models import ModelSignature, infer_signature
+from mlflow.types import ColSpec, Schema
+from mlflow.types.schema import AnyType
 from sklearn.pipeline import Pipeline
 
 from mlops.errors import PipelineError
 from mlops.metrics import Task, compute_metrics
 
-NUMERIC_TYPES = (DataType.double, DataType.float, DataType.long, DataType.integer)
+# Model metadata key: the numeric features, which the signature declares `Any`.
+NUMERIC_FEATURES = "numeric_features"
 
 
 @dataclass(frozen=True)
@@ -69,19 +72,38 @@ def same_values(expected: pd.Series | list, actual: pd.Series | list) -> bool:
     return bool((expected.astype(str) == actual.astype(str)).all())
 
 
-def signature_problems(frame: pd.DataFrame, signature: ModelSignature) -> list[str]:
-    """What stops the model's input schema from accepting these rows, one line per column."""
+def model_signature(sample: pd.DataFrame, predictions: Any, numeric: list[str]) -> ModelSignature:
+    """The inferred signature, with every numeric feature declared `Any`.
+
+    MLflow 3.17 refuses int64 input for a `double` column and float64 for a `long` one, while
+    pandas reads the same column of a CSV as either, depending on whether these rows have a
+    gap. `Any` lets `mlflow models predict`, `mlflow models serve` and pyfunc accept numbers
+    as users have them; the pipeline imputes gaps. Costs: the model server's `text/csv`
+    input is refused (JSON works), and a non-number there gets a generic 400; the numeric
+    columns are recorded in the model's metadata (NUMERIC_FEATURES) for our own checks.
+    """
+    inferred = infer_signature(sample, predictions)
+    inputs = [
+        ColSpec(AnyType(), column.name, required=True) if column.name in numeric else column
+        for column in inferred.inputs.inputs
+    ]
+    return ModelSignature(inputs=Schema(inputs), outputs=inferred.outputs)
+
+
+def signature_problems(
+    frame: pd.DataFrame, signature: ModelSignature, numeric: list[str]
+) -> list[str]:
+    """What stops the model from scoring these rows, one line per column: a column it needs
+    is absent, or a numeric feature holds something other than numbers."""
     problems = []
     for column in signature.inputs.inputs:
-        name, numeric = column.name, column.type in NUMERIC_TYPES
+        name = column.name
         if name not in frame.columns:
             if column.required:
                 problems.append(f"{name}: missing (the model needs it)")
             continue
         values = frame[name]
-        if numeric and not pd.api.types.is_numeric_dtype(values):
+        if name in numeric and not pd.api.types.is_numeric_dtype(values):
             bad = values[pd.to_numeric(values, errors="coerce").isna() & values.notna()]
             problems.append(f"{name}: expected numbers, found e.g. {bad.iloc[0]!r}")
-        if column.required and values.isna().any():
-            problems.append(f"{name}: {int(values.isna().sum())} missing value(s), none allowed")
     return problems

@@ -6,15 +6,16 @@ from pandas.testing import assert_frame_equal
 
 from benchmarks.datagen import suite_ranges, synthesize
 from benchmarks.pandas_rules import evaluate_suite
-from tests.conftest import REPO
+from tests.conftest import CLASSIFICATION, FIXTURES
 
-SUITE = REPO / "gx" / "expectations" / "credit_data.json"
+PROJECT = FIXTURES / CLASSIFICATION
+SUITE = next((PROJECT / "gx" / "expectations").glob("*.json"))
 ROWS = 20_000
 
 
 @pytest.fixture(scope="module")
 def source() -> pd.DataFrame:
-    return pd.read_csv(REPO / "data" / "credit.csv")
+    return pd.read_csv(next((PROJECT / "data").glob("*.csv")))
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from mlops.errors import PipelineError
-from mlops.modeling import ESTIMATORS, build_pipeline, make_estimator, trusted_types
+from mlops.modeling import ESTIMATORS, build_pipeline, trusted_types
 from mlops.registry import check_skops_safe, directory_sha256, load_sklearn_model
 
 pytestmark = pytest.mark.slow  # MLflow saves models: seconds each
@@ -20,15 +20,40 @@ X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0], "b": ["x", "y", "x", "y",
 Y = pd.Series(["good", "bad", "good", "bad", "good", "bad"])
 
 
-@pytest.mark.parametrize("estimator", sorted(ESTIMATORS))
-def test_every_supported_estimator_round_trips_through_skops(tmp_path, estimator):
-    model = build_pipeline(["a"], ["b"], make_estimator(estimator, {}, seed=0)).fit(X, Y)
+TARGETS = {"classification": Y, "regression": pd.Series([1.5, 2.0, 0.5, 3.0, 2.5, 4.0])}
+PAIRS = [(task, name) for task in ESTIMATORS for name in ESTIMATORS[task]]
+
+
+@pytest.mark.parametrize(("task", "estimator"), PAIRS, ids=[f"{t}-{e}" for t, e in PAIRS])
+def test_every_supported_estimator_round_trips_through_skops(tmp_path, task, estimator):
+    model = build_pipeline(task, estimator, {}, 0, ["a"], ["b"]).fit(X, TARGETS[task])
     check_skops_safe(model, trusted_types())
     mlflow_sklearn.save_model(
         model, tmp_path / "m", serialization_format="skops", skops_trusted_types=trusted_types()
     )
     loaded = load_sklearn_model(tmp_path / "m")
-    assert np.array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    assert np.array_equal(loaded.predict(X), model.predict(X))
+
+
+@pytest.mark.parametrize(("task", "estimator"), PAIRS, ids=[f"{t}-{e}" for t, e in PAIRS])
+def test_many_valued_categories_and_gaps_fit_every_estimator(task, estimator):
+    """One-hot encoding of a 60-level column is sparse; estimators that refuse sparse input
+    get dense input instead of failing. Categories unseen in training are scored."""
+    rng = np.random.default_rng(0)
+    rows = 600
+    x = pd.DataFrame(
+        {
+            "amount": rng.normal(size=rows),
+            "place": rng.choice([f"p{i}" for i in range(60)], size=rows).astype(object),
+        }
+    )
+    x.loc[::17, "amount"] = np.nan
+    x.loc[::23, "place"] = None
+    y = x["amount"].fillna(0) + rng.normal(size=rows)
+    target = (y > 0).map({True: "yes", False: "no"}) if task == "classification" else y
+    model = build_pipeline(task, estimator, {}, 0, ["amount"], ["place"]).fit(x, target)
+    unseen = pd.DataFrame({"amount": [0.1, np.nan], "place": ["never-seen", None]})
+    assert len(model.predict(unseen)) == 2
 
 
 def test_untrusted_type_is_refused_before_saving():

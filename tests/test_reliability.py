@@ -16,12 +16,25 @@ from pathlib import Path
 
 import mlflow
 import pytest
+import yaml
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import REPO, Project, clean_env, make_project
+from tests.conftest import (
+    CLASSIFICATION,
+    FIXTURES,
+    REPO,
+    Project,
+    clean_env,
+    make_project,
+    rewrite_data,
+    set_field,
+)
 
 DOC = REPO / "docs" / "reliability.md"
-MODEL = "credit-risk-classifier"
+# The cases run on the classification fixture project (tests/fixtures/README.md).
+FIXTURE_CONFIG = yaml.safe_load((FIXTURES / CLASSIFICATION / "config.yaml").read_text())
+MODEL = FIXTURE_CONFIG["mlflow"]["registered_model"]
+TARGET = FIXTURE_CONFIG["data"]["target"]
 
 
 @dataclass(frozen=True)
@@ -32,21 +45,22 @@ class Case:
     edit: Callable[[list[str]], list[str] | bytes] | None = None
 
 
-def field(lines: list[str], row: int, column: int, value: str) -> list[str]:
-    fields = lines[row].split(",")
-    fields[column] = value
-    return [*lines[:row], ",".join(fields), *lines[row + 1 :]]
-
-
 def header_renamed(lines: list[str], old: str, new: str) -> list[str]:
     return [lines[0].replace(old, new, 1), *lines[1:]]
+
+
+def one_class_only(lines: list[str]) -> list[str]:
+    index = lines[0].split(",").index(TARGET)
+    first = lines[1].split(",")[index]
+    return [lines[0], *[line for line in lines[1:] if line.split(",")[index] == first]]
 
 
 def _plenty_of_duplicates(lines: list[str]) -> list[str]:
     return [*lines, *[lines[1]] * 100]
 
 
-# Column positions in data/credit.csv: 0 status, 2 home, 4 age, 9 income, 13 price.
+# The fixture's columns: uid, stateabb (a category), vote (the target), age (numbers with
+# gaps), educ, female, south, polint, govrace (whole numbers).
 BAD_DATA = [
     Case("missing file", "config", "data.path: no file at", lambda ls: None),
     Case("empty file", "loader", "the file is empty", lambda ls: b""),
@@ -61,7 +75,7 @@ BAD_DATA = [
         "non-UTF-8 bytes",
         "loader",
         "not UTF-8 text (byte 0xe9",
-        lambda ls: "\n".join(field(ls, 5, 2, "caf\xe9")).encode("latin-1"),
+        lambda ls: "\n".join(set_field(ls, 5, "stateabb", "caf\xe9")).encode("latin-1"),
     ),
     Case(
         "byte-order mark",
@@ -72,7 +86,7 @@ BAD_DATA = [
     Case(
         "truncated last line",
         "validation",
-        "price: column values to not be null",
+        "govrace: column values to not be null",
         lambda ls: [*ls[:-1], ls[-1][: len(ls[-1]) // 2]],
     ),
     Case(
@@ -85,7 +99,7 @@ BAD_DATA = [
         "the target column renamed",
         "validation",
         "(table): table columns to match set",
-        lambda ls: header_renamed(ls, "status", "outcome"),
+        lambda ls: header_renamed(ls, TARGET, "outcome"),
     ),
     Case(
         "an unexpected extra column (refused: the model's inputs are fixed)",
@@ -96,39 +110,44 @@ BAD_DATA = [
     Case(
         "strings in a numeric column",
         "validation",
-        "age: column values to be of type type=int64; observed str",
-        lambda ls: field(ls, 1, 4, "thirty"),
+        "female: column values to be of type type=int64; observed str",
+        lambda ls: set_field(ls, 1, "female", "thirty"),
     ),
     Case(
         "nulls where none are allowed",
         "validation",
-        "age: column values to not be null",
-        lambda ls: field(ls, 1, 4, ""),
+        "female: column values to not be null",
+        lambda ls: set_field(ls, 1, "female", ""),
     ),
     Case(
         "values out of range",
         "validation",
-        "age: column values to be between min_value=18",
-        lambda ls: field(ls, 1, 4, "250"),
+        "age: column values to be between min_value=10",
+        lambda ls: set_field(ls, 1, "age", "250"),
     ),
     Case(
         "inf in a numeric column",
         "validation",
-        "income: column values to be between min_value=0",
-        lambda ls: field(ls, 1, 9, "inf"),
+        "age: column values to be between min_value=10",
+        lambda ls: set_field(ls, 2, "age", "inf"),
     ),
-    Case("an unseen category", "validation", "e.g. 'castle'", lambda ls: field(ls, 1, 2, "castle")),
+    Case(
+        "an unseen category",
+        "validation",
+        "e.g. 'castle'",
+        lambda ls: set_field(ls, 1, "stateabb", "castle"),
+    ),
     Case(
         "a third target class",
         "validation",
-        "status: column values to be in set",
-        lambda ls: field(ls, 1, 0, "maybe"),
+        f"{TARGET}: column values to be in set",
+        lambda ls: set_field(ls, 1, TARGET, "7"),
     ),
     Case(
         "a single-class target",
         "validation",
-        "status: column distinct values to equal set",
-        lambda ls: [ls[0], *[line for line in ls[1:] if line.startswith("good,")]],
+        f"{TARGET}: column distinct values to equal set",
+        lambda ls: one_class_only(ls),
     ),
     Case(
         "duplicated rows beyond the allowed share",
@@ -143,12 +162,12 @@ BAD_DATA = [
         "a quoted field with an embedded newline",
         "validation",
         "e.g. 'rent\\nhouse'",
-        lambda ls: field(ls, 1, 2, '"rent\nhouse"'),
+        lambda ls: set_field(ls, 1, "stateabb", '"rent\nhouse"'),
     ),
     Case(
         "a file far larger than expected",
         "loader",
-        "larger than data.max_file_mb (1 MB); raise the limit",
+        "larger than data.max_file_mb (0.1 MB); raise the limit",
         lambda ls: ls * 8,
     ),
 ]
@@ -190,7 +209,7 @@ FAULTS = [
     Case(
         "killed between registering a version and moving the alias",
         "deploy (re-run)",
-        "deployed credit-risk-classifier version 2",
+        f"deployed {MODEL} version 2",
     ),
     Case(
         "model files changed between evaluation and deploy",
@@ -210,7 +229,9 @@ def render_doc() -> str:
         "# Reliability: what stops a bad change, and what the user sees",
         "",
         "Generated from `tests/test_reliability.py`, whose tests check every message below "
-        "(`python -m tests.test_reliability` rewrites this file). Every case ends with a "
+        "(`python -m tests.test_reliability` rewrites this file), run on the fixture project "
+        f"`tests/fixtures/projects/{CLASSIFICATION}`, whose columns the data cases name. "
+        "Every case ends with a "
         "non-zero exit, no traceback, nothing trained or deployed after it, and the registry "
         "as it was.",
         "",
@@ -250,7 +271,7 @@ def assert_clean_failure(result: subprocess.CompletedProcess, message: str) -> N
 @pytest.mark.slow
 @pytest.mark.parametrize("case", BAD_DATA, ids=lambda c: c.name)
 def test_bad_data_is_stopped_by_validation(project: Project, case: Case):
-    data = project.root / "data" / "credit.csv"
+    data = project.data_path
     edited = case.edit(data.read_text().splitlines())
     if edited is None:
         data.unlink()
@@ -260,12 +281,12 @@ def test_bad_data_is_stopped_by_validation(project: Project, case: Case):
         )
     if case.name.startswith("a file far larger"):
         config = project.config()
-        config["data"]["max_file_mb"] = 1
+        config["data"]["max_file_mb"] = 0.1
         project.write_config(config)
     result = project.run("validate_data.py")
     assert_clean_failure(result, case.message)
     assert result.returncode == (1 if case.caught_by == "validation" else 2)
-    assert "credit.csv" in result.stdout + result.stderr  # the file is named
+    assert data.name in result.stdout + result.stderr  # the file is named
     assert not (project.root / "mlflow.db").exists()
 
 
@@ -280,11 +301,10 @@ def test_pipeline_stops_at_bad_data_and_keeps_the_champion(project: Project):
     experiment = client.get_experiment_by_name(project.config()["mlflow"]["experiment"])
     runs_before = len(client.search_runs([experiment.experiment_id]))
 
-    data = project.root / "data" / "credit.csv"
-    data.write_text("\n".join(field(data.read_text().splitlines(), 1, 0, "maybe")) + "\n")
+    rewrite_data(project, lambda lines: set_field(lines, 1, TARGET, "7"))
     second = subprocess.run(make, env=clean_env(**env), capture_output=True, text=True, timeout=600)
     assert second.returncode != 0
-    assert "status: column values to be in set" in second.stdout
+    assert f"{TARGET}: column values to be in set" in second.stdout
     assert "train_model.py" not in second.stdout.split("INVALID", 1)[1]  # later steps never ran
     assert client.get_model_version_by_alias(MODEL, "champion").version == champion.version
     assert len(client.search_runs([experiment.experiment_id])) == runs_before

@@ -1,0 +1,262 @@
+"""make adapt: profiling a CSV, the drafted suite and config, and what it refuses."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from mlops.adapt import (
+    config_is_untouched_draft,
+    draft_expectations,
+    profile_frame,
+    propose_gate,
+    render_config,
+    suite_is_untouched_draft,
+)
+from mlops.config import load_config
+from mlops.errors import PipelineError
+from tests.conftest import CLASSIFICATION, FIXTURES, REGRESSION, REPO, clean_env, copy_project
+
+
+def frame(rows: int = 200, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    data = pd.DataFrame(
+        {
+            "id": np.arange(rows) + 1000,
+            "code": [f"c{i}" for i in range(rows)],
+            "amount": rng.normal(50, 10, rows).round(2),
+            "count": rng.integers(0, 30, rows),
+            "level": rng.integers(1, 5, rows),
+            "colour": rng.choice(["red", "green", "blue"], rows),
+            "same": "x",
+            "label": rng.choice(["yes", "no"], rows, p=[0.3, 0.7]),
+            "value": rng.normal(size=rows),
+        }
+    )
+    data.loc[::10, "amount"] = np.nan
+    data.loc[::15, "colour"] = None
+    return data
+
+
+def kinds(profile) -> dict[str, str]:
+    return {c.name: c.kind for c in profile.columns}
+
+
+def test_column_kinds_and_what_is_left_out():
+    profile = profile_frame(frame(), "x.csv", "label")
+    assert kinds(profile) == {
+        "id": "left out",
+        "code": "left out",
+        "amount": "numeric",
+        "count": "numeric",
+        "level": "numeric",
+        "colour": "categorical",
+        "same": "left out",
+        "label": "target",
+        "value": "numeric",
+    }
+    notes = {c.name: c.note for c in profile.columns}
+    assert "ID-like" in notes["id"] and "ID-like" in notes["code"]
+    assert "constant" in notes["same"]
+    assert "codes" in notes["level"]  # four whole-number values: maybe a code
+
+
+def test_free_text_is_left_out_but_many_valued_categories_stay():
+    data = frame(rows=1000)
+    data["comment"] = [f"note {i % 700}" for i in range(1000)]
+    data["state"] = [f"s{i % 51}" for i in range(1000)]
+    profile = profile_frame(data, "x.csv", "label")
+    assert kinds(profile)["comment"] == "left out"
+    assert kinds(profile)["state"] == "categorical"
+
+
+@pytest.mark.parametrize(
+    ("target", "task", "positive", "expected"),
+    [
+        ("label", None, None, ("classification", "yes")),
+        ("value", None, None, ("regression", None)),
+        ("label", None, "no", ("classification", "no")),
+    ],
+)
+def test_task_and_positive_class(target, task, positive, expected):
+    profile = profile_frame(frame(), "x.csv", target, task, positive)
+    assert (profile.task, profile.positive_class) == expected
+
+
+def test_positive_class_is_the_rarer_one_without_a_conventional_label():
+    data = frame()
+    data["label"] = np.where(np.arange(len(data)) % 4 == 0, "churned", "stayed")
+    assert profile_frame(data, "x.csv", "label").positive_class == "churned"
+
+
+@pytest.mark.parametrize(
+    ("edit", "target", "task", "positive", "message"),
+    [
+        (None, "nope", None, None, "no column 'nope' to use as the target"),
+        (lambda d: d.assign(label="yes"), "label", None, None, "has a single value"),
+        (lambda d: d.assign(label=d["colour"]), "label", None, None, "is empty in"),
+        (
+            lambda d: d.assign(label=np.resize(["a", "b", "c"], len(d))),
+            "label",
+            None,
+            None,
+            "3 distinct text values",
+        ),
+        (None, "value", "classification", None, "classification here is binary"),
+        (None, "label", "regression", None, "is not numeric"),
+        (None, "label", None, "maybe", "the positive class 'maybe' is not a value"),
+    ],
+)
+def test_unusable_targets_are_refused(edit, target, task, positive, message):
+    data = frame() if edit is None else edit(frame())
+    with pytest.raises(PipelineError, match=message):
+        profile_frame(data, "x.csv", target, task, positive)
+
+
+def rules_by(expectations, kind):
+    return {r["kwargs"].get("column"): r["kwargs"] for r in expectations if r["type"] == kind}
+
+
+def test_drafted_rules_hold_on_the_data_they_came_from():
+    data = frame()
+    profile = profile_frame(data, "x.csv", "label")
+    expectations = draft_expectations(profile)
+    columns = rules_by(expectations, "expect_table_columns_to_match_set")[None]["column_set"]
+    assert columns == list(data.columns)
+    for column, kwargs in rules_by(expectations, "expect_column_values_to_be_between").items():
+        values = data[column].dropna()
+        assert kwargs["min_value"] <= values.min() and values.max() <= kwargs["max_value"]
+    not_null = rules_by(expectations, "expect_column_values_to_not_be_null")
+    assert "mostly" not in not_null["count"]
+    assert not_null["amount"]["mostly"] <= 1 - data["amount"].isna().mean()
+    in_set = rules_by(expectations, "expect_column_values_to_be_in_set")
+    assert in_set["colour"]["value_set"] == ["blue", "green", "red"]
+    assert rules_by(expectations, "expect_column_distinct_values_to_equal_set")["label"][
+        "value_set"
+    ] == ["no", "yes"]
+    assert "id" not in not_null and "same" not in not_null  # left-out columns get no rules
+
+
+def test_gate_direction_follows_each_metric():
+    gate = propose_gate({"r2": (0.6, 0.05), "rmse": (100.0, 5.0)}, "regression")
+    assert gate["thresholds"] == {"r2": 0.5, "rmse": 110.0}
+    assert gate["champion_tolerance"] == {"r2": 0.05, "rmse": 5.0}
+
+
+def test_rendered_config_loads_and_knows_it_is_an_untouched_draft(tmp_path):
+    data = frame()
+    (tmp_path / "data").mkdir()
+    data.to_csv(tmp_path / "data" / "x.csv", index=False)
+    profile = profile_frame(data, "data/x.csv", "value")
+    baseline = {"rmse": (1.0, 0.1), "mae": (0.8, 0.1), "r2": (0.1, 0.05)}
+    text = render_config(profile, "data/x.csv", "x", propose_gate(baseline, "regression"), baseline)
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    config = load_config(path)
+    assert config.data.task == "regression" and config.data.positive_class is None
+    assert config.data.categorical_features == ["colour", "label"]
+    assert config_is_untouched_draft(path)
+    path.write_text(text.replace("seed: 42", "seed: 7"))
+    assert not config_is_untouched_draft(path)
+    path.write_text(text.replace("# relative to this file", "# where the data lives"))
+    assert config_is_untouched_draft(path)  # comments are the user's to change
+
+
+@pytest.mark.parametrize("fixture", [CLASSIFICATION, REGRESSION])
+def test_fixture_projects_are_untouched_drafts(fixture):
+    config = load_config(FIXTURES / fixture / "config.yaml")
+    assert config_is_untouched_draft(FIXTURES / fixture / "config.yaml")
+    suite = FIXTURES / fixture / "gx" / "expectations" / f"{config.data.expectation_suite}.json"
+    assert suite_is_untouched_draft(suite)
+
+
+# ---------------------------------------------------------------- make adapt, for real
+
+
+def adapt(root, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(REPO / "adapt_project.py"), "--config", str(root / "config.yaml")]
+        + list(args),
+        cwd=root,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def regression_data_in_a_classification_project(tmp_path):
+    """A drafted classification project whose data folder also holds a regression CSV."""
+    project = copy_project(FIXTURES / CLASSIFICATION, tmp_path)
+    shutil.copy2(next((FIXTURES / REGRESSION / "data").glob("*.csv")), tmp_path / "data")
+    return project
+
+
+@pytest.mark.slow
+def test_adapt_replaces_a_draft_refuses_an_edited_one_and_validates(
+    regression_data_in_a_classification_project,
+):
+    project = regression_data_in_a_classification_project
+    root = project.root
+    old_suite = project.suite_path
+    csv = next(p.name for p in (root / "data").glob("*.csv") if p.name != project.data_path.name)
+    target = yaml.safe_load((FIXTURES / REGRESSION / "config.yaml").read_text())["data"]["target"]
+
+    result = adapt(root, "--data", f"data/{csv}", "--target", target)
+    assert result.returncode == 0, result.stderr
+    assert "-> regression" in result.stdout and "review before you commit" in result.stdout
+    config = load_config(root / "config.yaml")
+    assert config.data.task == "regression" and config.data.path == f"data/{csv}"
+    assert not old_suite.exists()  # the earlier untouched draft went with its config
+    suite = json.loads(project.suite_path.read_text())
+    assert suite_is_untouched_draft(project.suite_path) and suite["expectations"]
+
+    validated = project.run("validate_data.py")
+    assert validated.returncode == 0, validated.stdout + validated.stderr
+
+    config_text = (root / "config.yaml").read_text()
+    (root / "config.yaml").write_text(config_text.replace("seed: 42", "seed: 1"))
+    refused = adapt(root, "--data", f"data/{csv}", "--target", target)
+    assert refused.returncode == 2 and "already adapted" in refused.stderr
+    assert "FORCE=1" in refused.stderr and "Traceback" not in refused.stderr
+    assert "seed: 1" in (root / "config.yaml").read_text()
+    forced = adapt(root, "--data", f"data/{csv}", "--target", target, "--force")
+    assert forced.returncode == 0 and "seed: 42" in (root / "config.yaml").read_text()
+
+    resuite = adapt(root, "--suite-only")
+    assert resuite.returncode == 0 and "wrote gx/expectations/" in resuite.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("make_input", "args", "message"),
+    [
+        (None, ("--data", "data/absent.csv", "--target", "x"), "data file not found"),
+        (lambda p: p.write_text(""), ("--target", "x"), "the file is empty"),
+        (lambda p: p.write_text("a,b\n1,2\n3,4\n"), ("--target", "x"), "no column 'x'"),
+        (lambda p: p.write_text("a,b\n1,2\n3,2\n"), ("--target", "b"), "has a single value"),
+        (lambda p: p.write_text("a,b\n1,2\n"), ("--data", "/tmp/else.csv", "--target", "b"), ""),
+    ],
+    ids=["missing-file", "empty-csv", "unknown-target", "one-value-target", "outside"],
+)
+def test_bad_input_is_refused_and_nothing_written(tmp_path, make_input, args, message):
+    project = copy_project(FIXTURES / CLASSIFICATION, tmp_path)
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    if make_input:
+        make_input(tmp_path / "data" / "new.csv")
+        before[tmp_path / "data" / "new.csv"] = (tmp_path / "data" / "new.csv").read_bytes()
+    if "--data" not in args:
+        args = ("--data", "data/new.csv", *args)
+    result = adapt(project.root, *args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    if args[1] == "/tmp/else.csv":
+        assert "outside the project" in result.stderr
+    after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert after == before
