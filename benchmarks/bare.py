@@ -43,5 +43,6 @@ def main() -> None:
     )
     print(json.dumps(scores.metrics))
 
+
 if __name__ == "__main__":
     main()
