@@ -83,9 +83,7 @@ def test_a_fork_with_other_data_is_green_after_make_adapt(tmp_path, fixture):
     assert "review before you commit" in outputs["adapt"]
     assert "as @champion" in outputs["pipeline"]  # the drafted gate let the first model ship
     assert " passed" in outputs["test-fast"] and " failed" not in outputs["test-fast"]
-    changed = {
-        line[3:].split("/")[0]
-        for line in git(root, "status", "--porcelain", "--untracked-files=all").splitlines()
-    }
+    git(root, "add", "-A")
+    changed = {line.split("/")[0] for line in git(root, "diff", "--cached", "--name-only").split()}
     # Only what a fork is told to replace changed; the outputs and the store are git-ignored.
     assert changed <= {"config.yaml", "data", "gx"}, changed

@@ -77,10 +77,10 @@ def check_first_deploy(steps: Steps, client: MlflowClient) -> None:
 
     training, evaluation = steps.output("training.json"), steps.output("evaluation.json")
     run = client.get_run(training["run_id"])
-    assert run.data.params["model.estimator"] == "logistic_regression"
-    assert run.data.params["model.C"] == "1.0"
+    config = steps.project.config()
+    assert run.data.params["model.estimator"] == config["model"]["estimator"]
     assert run.data.metrics["test_roc_auc"] == pytest.approx(evaluation["metrics"]["roc_auc"])
-    assert run.data.metrics["test_roc_auc"] > 0.8
+    assert run.data.metrics["test_roc_auc"] >= config["gate"]["thresholds"]["roc_auc"]
     assert run.data.tags["gate.decision"] == "passed" and run.data.tags["git.commit"]
     inputs = {i.tags[0].value: i.dataset for i in run.inputs.dataset_inputs}
     assert set(inputs) == {"training", "evaluation"}
