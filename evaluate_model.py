@@ -17,6 +17,7 @@ matplotlib.use("Agg")  # no display in CI
 
 import matplotlib.pyplot as plt
 import mlflow
+import pandas as pd
 from mlflow.tracking import MlflowClient
 from sklearn.metrics import ConfusionMatrixDisplay, PredictionErrorDisplay, RocCurveDisplay
 
@@ -38,7 +39,7 @@ from mlops.handoff import (
 )
 from mlops.registry import champion_version, directory_sha256, download_model, load_sklearn_model
 from mlops.report import evaluation_markdown
-from mlops.scoring import Scores, score
+from mlops.scoring import Scores, model_inputs, score
 from mlops.tracking import configure_tracking, tracking_errors
 
 
@@ -83,16 +84,21 @@ def _log_plots(scores: Scores, y_true: Any, data: DataSection, directory: Path) 
 
 
 def _score_champion(
-    config: Config, client: MlflowClient, x_test: Any, y_test: Any
+    config: Config, client: MlflowClient, holdout_rows: pd.DataFrame, y_test: pd.Series
 ) -> tuple[dict[str, Any] | None, list[str]]:
-    """The champion's metrics on the same rows, or (None, reasons) when it cannot be scored."""
+    """The champion's metrics on the same rows, or (None, reasons) when it cannot be scored.
+
+    The champion takes the columns it was trained on, which may differ from the candidate's.
+    """
     version = champion_version(client, config.mlflow.registered_model, config.mlflow.champion_alias)
     if version is None:
         return None, []
     uri = f"models:/{config.mlflow.registered_model}/{version.version}"
     try:
         with tempfile.TemporaryDirectory() as scratch:
-            model = load_sklearn_model(download_model(uri, Path(scratch)))
+            model_dir = download_model(uri, Path(scratch))
+            model = load_sklearn_model(model_dir)
+            x_test = model_inputs(holdout_rows, model_dir, str(config.data_path))
         scores = score(
             model, x_test, y_test, config.data.task, config.data.positive_class, config.metrics
         )
@@ -136,7 +142,9 @@ def main() -> int:
         candidate = score(
             model, x_test, y_test, config.data.task, config.data.positive_class, config.metrics
         )
-        champion, champion_problems = _score_champion(config, client, x_test, y_test)
+        champion, champion_problems = _score_champion(
+            config, client, frame.loc[x_test.index], y_test
+        )
 
     decision = decide(
         candidate.metrics,

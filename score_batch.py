@@ -8,14 +8,12 @@ Exit codes: 0 scored, 2 unusable input, config, model or tracking server.
 import tempfile
 from pathlib import Path
 
-from mlflow.models import Model
-
 from mlops.cli import parse_args, script_parser
 from mlops.config import load_config
 from mlops.data import load_dataset
-from mlops.errors import PipelineError, run_script
+from mlops.errors import run_script
 from mlops.registry import download_model, load_sklearn_model
-from mlops.scoring import NUMERIC_FEATURES, signature_problems
+from mlops.scoring import model_inputs
 from mlops.tracking import configure_tracking, tracking_errors
 
 
@@ -34,20 +32,8 @@ def main() -> int:
     uri = configure_tracking(config)
     with tracking_errors(uri), tempfile.TemporaryDirectory() as scratch:
         model_dir = download_model(model_uri, Path(scratch))
-        metadata = Model.load(str(model_dir))
         model = load_sklearn_model(model_dir)
-    signature = metadata.signature
-    numeric = [
-        name for name in (metadata.metadata or {}).get(NUMERIC_FEATURES, []) if name in frame
-    ]
-    problems = signature_problems(frame, signature, numeric)
-    if problems:
-        raise PipelineError(
-            f"{args.input}: does not match the input schema of {model_uri}:\n  "
-            + "\n  ".join(problems)
-        )
-    features = frame[[c.name for c in signature.inputs.inputs if c.name in frame.columns]].copy()
-    features[numeric] = features[numeric].astype("float64")
+        features = model_inputs(frame, model_dir, f"{args.input} for {model_uri}")
     scored = frame.copy()
     scored["prediction"] = model.predict(features)
     if config.data.task == "classification":

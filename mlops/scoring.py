@@ -1,11 +1,12 @@
 """Score a fitted pipeline on held-out rows: predictions, positive-class scores, metrics."""
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from mlflow.models import ModelSignature, infer_signature
+from mlflow.models import Model, ModelSignature, infer_signature
 from mlflow.types import ColSpec, Schema
 from mlflow.types.schema import AnyType
 from sklearn.pipeline import Pipeline
@@ -107,3 +108,27 @@ def signature_problems(
             bad = values[pd.to_numeric(values, errors="coerce").isna() & values.notna()]
             problems.append(f"{name}: expected numbers, found e.g. {bad.iloc[0]!r}")
     return problems
+
+
+def model_inputs(frame: pd.DataFrame, model_dir: Path, source: str) -> pd.DataFrame:
+    """The columns a logged model takes, read from its signature, numeric ones as floats.
+
+    Lets a model be scored on rows of the data file whatever the current config's feature
+    list is (a champion trained on other columns, a batch file with extra ones). Raises
+    PipelineError naming `source` and every column that is absent or of the wrong type.
+    """
+    metadata = Model.load(str(model_dir))
+    signature = metadata.signature
+    if signature is None:
+        raise PipelineError(f"{model_dir}: the model has no input signature")
+    numeric = [
+        name for name in (metadata.metadata or {}).get(NUMERIC_FEATURES, []) if name in frame
+    ]
+    problems = signature_problems(frame, signature, numeric)
+    if problems:
+        raise PipelineError(
+            f"{source}: does not match the model's input schema:\n  " + "\n  ".join(problems)
+        )
+    features = frame[[c.name for c in signature.inputs.inputs if c.name in frame.columns]].copy()
+    features[numeric] = features[numeric].astype("float64")
+    return features

@@ -135,6 +135,16 @@ def test_retrained_model_is_compared_with_champion_and_promoted(tmp_path):
     assert unknown.returncode == 3 and "has no version '99' (versions: [1, 2])" in unknown.stderr
     assert "version 1 -> 2" in run_ok(project, "deploy_model.py", "--rollback", "--to-version", "2")
 
+    # A candidate on fewer columns is still compared: the champion takes the columns it knows.
+    config = project.config()
+    config["data"]["numeric_features"] = config["data"]["numeric_features"][1:]
+    project.write_config(config)
+    run_ok(project, "train_model.py")
+    run_ok(project, "evaluate_model.py")
+    evaluation = json.loads((project.outputs / "evaluation.json").read_text())
+    assert evaluation["champion"]["version"] == "2", evaluation["reasons"]
+    assert evaluation["champion"]["metrics"]["roc_auc"] is not None, evaluation["reasons"]
+
 
 def test_threshold_above_reach_rejects_and_registry_is_untouched(tmp_path):
     project = make_project(tmp_path)

@@ -111,7 +111,7 @@ def test_batch_scoring_refuses_input_that_breaks_the_signature(deployed):
     rows.to_csv(applicants, index=False)
     result = deployed.run("score_batch.py", str(applicants))
     assert result.returncode == 2
-    assert "does not match the input schema" in result.stderr
+    assert "does not match the model's input schema" in result.stderr
     assert "educ: missing (the model needs it)" in result.stderr
     assert "age: expected numbers, found e.g. 'unknown'" in result.stderr
     assert "Traceback" not in result.stderr
