@@ -17,7 +17,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # Flags for adapt and suite: FORCE=1 replaces files a user has edited.
 force_flag = $(if $(filter 1 yes true,$(FORCE)),--force)
 
-.PHONY: help install install-dev adapt suite pipeline validate train evaluate deploy rollback bundle publish-image score test test-fast benchmark lint lint-workflows ui lock dataset clean
+.PHONY: help install install-dev adapt suite pipeline validate train evaluate deploy rollback restore-champion publish-champion bundle publish-image score test test-fast benchmark lint lint-workflows ui lock dataset clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -64,8 +64,15 @@ evaluate: $(VENV)/.runtime ## score on held-out rows, compare with the champion,
 deploy: $(VENV)/.runtime ## register and promote the evaluated model (refuses unless the gate passed)
 	$(PY) deploy_model.py
 
-rollback: $(VENV)/.runtime ## move @champion back to @previous_champion (or TO_VERSION=N)
-	$(PY) deploy_model.py --rollback $${TO_VERSION:+--to-version "$$TO_VERSION"}
+rollback: $(VENV)/.runtime ## move @champion back to @previous_champion (or TO_VERSION=N) [REASON=...]
+	$(PY) deploy_model.py --rollback $${TO_VERSION:+--to-version "$$TO_VERSION"} $${REASON:+--reason "$$REASON"}
+
+restore-champion: $(VENV)/.runtime ## bring the champion published in GitHub Releases into the embedded store [FORCE=1]
+	$(PY) champion_store.py restore $(force_flag)
+
+publish-champion: $(VENV)/.runtime ## publish the local champion to GitHub Releases (EVENT=deploy|rollback [REASON=...])
+	@test -n "$$EVENT" || { echo "error: set EVENT=deploy or EVENT=rollback" >&2; exit 2; }
+	$(PY) champion_store.py publish --event "$$EVENT" $${REASON:+--reason "$$REASON"}
 
 bundle: $(VENV)/.runtime ## export the champion: model dir, requirements, Dockerfile (outputs/bundle)
 	$(PY) export_bundle.py

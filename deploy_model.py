@@ -12,6 +12,8 @@ Exit codes: 0 deployed (or nothing to do with --skip-if-rejected), 2 unusable in
 tracking server, 3 refused.
 """
 
+import getpass
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -140,7 +142,7 @@ def _register(client: MlflowClient, evaluation: dict[str, Any], previous: Any) -
         "gate.reasons": "; ".join(evaluation["reasons"])[:5000],
         PREVIOUS_CHAMPION_TAG: str(previous.version) if previous else "none",
         **{f"metric.{k}": f"{v:.6f}" for k, v in evaluation["metrics"].items() if v is not None},
-        **{k: v for k, v in run_tags.items() if k.startswith("git.")},
+        **{k: v for k, v in run_tags.items() if k.startswith(("git.", "config."))},
     }
     for key, value in tags.items():
         client.set_model_version_tag(name, version, key, value)
@@ -247,10 +249,11 @@ def deploy(config: Config, skip_if_rejected: bool) -> int:
     return 0
 
 
-def rollback(config: Config, to_version: str | None) -> int:
+def rollback(config: Config, to_version: str | None, reason: str) -> int:
     """Point the champion alias back at an earlier version: by default the previous champion.
 
-    Idempotent: `previous_champion` is left where it is, so a second run finds the champion
+    Who did it and why are tagged on the version that was champion. Idempotent:
+    `previous_champion` is left where it is, so a second run finds the champion
     already there and changes nothing.
     """
     uri = configure_tracking(config)
@@ -282,11 +285,17 @@ def rollback(config: Config, to_version: str | None) -> int:
             load_sklearn_model(model_dir)
         client.set_registered_model_alias(name, alias, to_version)
         if current is not None:
-            client.set_model_version_tag(name, current.version, "rolled_back_to", to_version)
+            actor = os.environ.get("GITHUB_ACTOR") or getpass.getuser()
+            rollback_tags = {"rolled_back_to": to_version, "rollback.by": actor}
+            if reason:
+                rollback_tags["rollback.reason"] = reason[:5000]
+            for key, value in rollback_tags.items():
+                client.set_model_version_tag(name, current.version, key, value)
     was = current.version if current else "none"
     print(f"rolled back {name} @{alias}: version {was} -> {to_version}")
     github_summary(
-        f"## Rollback\n`{name}@{alias}` moved from version **{was}** to **{to_version}**."
+        f"## Rollback\n`{name}@{alias}` moved from version **{was}** to **{to_version}**"
+        + (f": {reason}" if reason else ".")
     )
     github_output({"version": to_version, "previous_version": str(was)})
     return 0
@@ -305,13 +314,14 @@ def main() -> int:
         help="move the champion alias back to @previous_champion (or --to-version) instead",
     )
     parser.add_argument("--to-version", help="with --rollback: the version to make champion")
+    parser.add_argument("--reason", default="", help="with --rollback: why (tagged on the version)")
     args = parse_args(parser)
-    if args.to_version and not args.rollback:
-        parser.error("--to-version goes with --rollback")
+    if (args.to_version or args.reason) and not args.rollback:
+        parser.error("--to-version and --reason go with --rollback")
     try:
         config = load_config(args.config)
         if args.rollback:
-            return rollback(config, args.to_version)
+            return rollback(config, args.to_version, args.reason)
         return deploy(config, args.skip_if_rejected)
     except Refused as refusal:
         print(f"error: deploy refused: {refusal}", file=sys.stderr)

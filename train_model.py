@@ -12,7 +12,7 @@ import mlflow
 from sklearn.utils._param_validation import InvalidParameterError
 
 from mlops.cli import parse_args, script_parser
-from mlops.config import load_config
+from mlops.config import config_sha256, load_config
 from mlops.data import file_sha256, holdout_split, load_dataset, schema_sample
 from mlops.errors import PipelineError, run_script
 from mlops.handoff import TRAINING_FILE, github_output, outputs_dir, write_json
@@ -59,7 +59,14 @@ def main() -> int:
     uri = configure_tracking(config)
     data_sha256 = file_sha256(config.data_path)
     with tracking_errors(uri), mlflow.start_run() as run:
-        mlflow.set_tags({**git_tags(), "data.sha256": data_sha256, "pipeline.step": "train"})
+        mlflow.set_tags(
+            {
+                **git_tags(),
+                "data.sha256": data_sha256,
+                "config.sha256": config_sha256(config),
+                "pipeline.step": "train",
+            }
+        )
         mlflow.log_params(
             {
                 "data.path": config.data.path,

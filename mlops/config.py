@@ -1,5 +1,7 @@
 """Load and validate config.yaml, the single source of truth for the pipeline."""
 
+import hashlib
+import json
 import math
 import os
 from pathlib import Path
@@ -206,3 +208,9 @@ def load_config(path: str | Path | None = None) -> Config:
             "(paths are relative to the config file)"
         )
     return config
+
+
+def config_sha256(config: Config) -> str:
+    """A digest of the settings (not the file's comments or layout) a model was trained with."""
+    canonical = json.dumps(config.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -5,7 +5,6 @@ import tempfile
 from pathlib import Path
 
 import mlflow
-import skops.io
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.models import Model
@@ -47,6 +46,8 @@ def load_sklearn_model(model_dir: Path) -> Pipeline:
     MLflow's own loader trusts the type list stored inside the model, so a crafted model could
     trust anything; here the list comes from this repository (mlops/modeling.py).
     """
+    import skops.io  # noqa: PLC0415 (scans every scikit-learn type on import: 1.5 s)
+
     flavor = Model.load(str(model_dir)).flavors.get("sklearn")
     if flavor is None:
         raise PipelineError(f"{model_dir}: not a scikit-learn MLflow model")
@@ -70,6 +71,8 @@ def check_skops_safe(model: Pipeline, trusted: list[str]) -> None:
 
     Saving first and failing later would leave a half-written model in the artifact store.
     """
+    import skops.io  # noqa: PLC0415 (see load_sklearn_model)
+
     untrusted = sorted(set(skops.io.get_untrusted_types(data=skops.io.dumps(model))) - set(trusted))
     if untrusted:
         raise PipelineError(

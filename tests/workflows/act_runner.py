@@ -227,18 +227,21 @@ def run_act(
     timeout: float = 300,
     run_dir: Path | None = None,
     comments_dir: Path | None = None,
+    artifacts_dir: Path | None = None,
 ) -> ActResult:
     """Run `workflow` (path relative to repo_dir) for `event` and parse the outcome.
 
     repo_dir must be a git repository with a commit: the checkout shim fetches
     committed files only. run_dir (a new temp dir when omitted) receives the raw
     log act.log, which contains the environment: never print it. Use one run_dir
-    per run; reuse comments_dir across runs to emulate the same PR.
+    per run; reuse comments_dir across runs to emulate the same PR, and pass another run's
+    artifacts_dir to download what that run uploaded (a workflow_run workflow does).
+    `github.token` is a placeholder, so steps that hand it to `gh` (a fake in tests) run.
     """
     repo_dir = repo_dir.resolve()
     run_dir = Path(tempfile.mkdtemp(prefix="act-run-")) if run_dir is None else run_dir.resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
-    artifacts_dir = run_dir / "artifacts"
+    artifacts_dir = (run_dir / "artifacts" if artifacts_dir is None else artifacts_dir).resolve()
     comments_dir = (run_dir / "comments" if comments_dir is None else comments_dir).resolve()
     tag = uuid.uuid4().hex
     run_env = clean_env(env) | {
@@ -258,6 +261,8 @@ def run_act(
         "/dev/null",
         "--secret-file",
         "/dev/null",
+        "--secret",
+        "GITHUB_TOKEN=act-placeholder-token",
         "--var-file",
         "/dev/null",
         "--input-file",

@@ -5,6 +5,7 @@ filters); the static tests below pin those down in the files instead.
 """
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -19,6 +20,7 @@ from tests.workflows.act_runner import (
     LOCK_FILE,
     ActResult,
     action_step_problems,
+    clean_env,
     load_lock,
     mapped_labels,
     run_act,
@@ -26,13 +28,13 @@ from tests.workflows.act_runner import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
+FAKE_GH = REPO / "tests" / "fake_github"
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
 SETUP_ACTION = REPO / ".github" / "actions" / "setup" / "action.yml"
 PIPELINE = ".github/workflows/pipeline.yml"
+COMMENT_WORKFLOW = ".github/workflows/pr-comment.yml"
+ROLLBACK = ".github/workflows/rollback.yml"
 BIN = Path(sys.executable).parent
-# The pipeline's own test job runs only the fast tests under act: the full suite is what is
-# running this very file.
-ACT_ENV = {"PYTEST_ADDOPTS": "-m 'not slow'"}
 REPOSITORY = {"full_name": "acme/ml-project", "default_branch": "main"}
 PUSH_EVENT = {"ref": "refs/heads/main", "repository": REPOSITORY}
 
@@ -92,9 +94,12 @@ def test_least_privilege_permissions(workflow):
     for job_id, job in document["jobs"].items():
         assert "permissions" in job, f"job {job_id} has no permissions block"
         writes = {k for k, v in job["permissions"].items() if v == "write"}
-        allowed = {"pr-comment": {"pull-requests"}, "publish-image": {"packages"}}.get(
-            job_id, set()
-        )
+        allowed = {
+            "comment": {"pull-requests"},
+            "publish-image": {"packages"},
+            "deploy": {"contents"},  # the release store
+            "rollback": {"contents"},
+        }.get(job_id, set())
         assert writes <= allowed, f"job {job_id} may write {writes}"
 
 
@@ -129,9 +134,36 @@ def test_deploy_is_guarded_serialised_and_reviewed():
     assert not re.search(r"outputs\.[\w-]+\s*[<>]=?", (REPO / PIPELINE).read_text())
 
 
-def test_pull_request_comment_skips_forks():
-    comment = load(REPO / PIPELINE)["jobs"]["pr-comment"]
-    assert "github.event.pull_request.head.repo.full_name == github.repository" in comment["if"]
+def test_pull_request_comment_is_posted_by_a_trusted_workflow_run():
+    """The pull-request run only uploads its report; a workflow_run job that never checks out
+    or runs the pull request's code, and sees no secrets, posts it (for forks too)."""
+    text = (REPO / COMMENT_WORKFLOW).read_text()
+    document = load(REPO / COMMENT_WORKFLOW)
+    assert document[True] == {"workflow_run": {"workflows": ["pipeline"], "types": ["completed"]}}
+    (job,) = document["jobs"].values()
+    assert job["permissions"] == {"actions": "read", "pull-requests": "write"}
+    assert "secrets." not in text
+    for step in job["steps"]:
+        assert set(step.get("with", {})) <= {
+            "persist-credentials",
+            "name",
+            "path",
+            "run-id",
+            "github-token",
+        }, step  # no ref or repository: the default branch's own code
+        assert "make" not in step.get("run", "").split()  # nothing installed or built
+    report = load(REPO / PIPELINE)["jobs"]["pr-report"]
+    assert report["permissions"] == {"contents": "read"}
+    assert report["if"] == "always() && github.event_name == 'pull_request'"
+
+
+def test_template_self_tests_run_outside_the_pipeline():
+    pipeline_test = load(REPO / PIPELINE)["jobs"]["test"]
+    assert "make test-fast" in [step.get("run") for step in pipeline_test["steps"]]
+    self_test = load(REPO / ".github" / "workflows" / "self-test.yml")
+    assert {"push", "pull_request", "schedule", "workflow_dispatch"} <= set(self_test[True])
+    (job,) = self_test["jobs"].values()
+    assert "make test" in [step.get("run") for step in job["steps"]]
 
 
 def test_every_job_sets_up_through_the_shared_action():
@@ -192,12 +224,12 @@ def repository_copy(destination: Path, edit=None) -> Path:
 
 
 def run_pipeline(repo: Path, run_dir: Path, event: str, payload: dict, **kwargs) -> ActResult:
+    kwargs.setdefault("env", github_env(run_dir / "github"))
     return run_act(
         repo,
         event,
         workflow=PIPELINE,
         event_payload=payload,
-        env=ACT_ENV,
         timeout=900,
         run_dir=run_dir,
         **kwargs,
@@ -208,78 +240,91 @@ def results(run: ActResult) -> dict[str, str]:
     return {job.job_id: job.result for job in run.jobs}
 
 
+def github_env(github: Path) -> dict[str, str]:
+    """A fake `gh` on PATH that keeps releases and comments in `github` (see tests/fake_github),
+    and this session's virtualenv as the jobs' VENV: the setup step still runs `make install`,
+    which finds everything installed instead of building a venv per job."""
+    github.mkdir(parents=True, exist_ok=True)
+    return {
+        "VENV": str(BIN.parent),
+        "FAKE_GITHUB_DIR": str(github),
+        "PATH": f"{FAKE_GH}{os.pathsep}{clean_env()['PATH']}",
+    }
+
+
+def published(github: Path, model: str) -> dict:
+    release = github / REPOSITORY["full_name"] / "releases" / f"{model}-champion"
+    return json.loads((release / "champion.json").read_text())
+
+
 @pytest.mark.slow
-def test_push_to_default_branch_deploys_the_model(tmp_path):
+def test_champion_persists_across_pushes_and_rollback(tmp_path):
+    """Push, push, roll back: every run starts from an empty workspace; only the (fake)
+    GitHub Releases carry the champion from one run to the next."""
     repo = repository_copy(tmp_path / "repo")
-    run = run_pipeline(repo, tmp_path / "run", "push", PUSH_EVENT)
-    assert run.returncode == 0, run.report()
-    assert results(run) == {
+    project = Project(repo)
+    model = project.model_name
+    github = tmp_path / "github"
+    env = github_env(github)
+
+    first = run_pipeline(repo, tmp_path / "push1", "push", PUSH_EVENT, env=env)
+    assert first.returncode == 0, first.report()
+    assert results(first) == {
         "validate": "success",
         "test": "success",
         "train-evaluate": "success",
-        "pr-comment": "skipped",
+        "pr-report": "skipped",
         "deploy": "success",
         "publish-image": "skipped",
-    }, run.report()
-    evaluation = run.job("train-evaluate")
-    assert "| metric | candidate | threshold |" in evaluation.summary
+    }, first.report()
+    evaluation = first.job("train-evaluate")
+    assert "no champion published yet" in evaluation.summary
     assert "Gate passed" in evaluation.summary
     assert evaluation.outputs["evaluate"]["deploy"] == "true"
-    project = Project(repo)
-    assert (
-        f"Deployed **{project.model_name}** version **1** as `@champion`"
-        in run.job("deploy").summary
-    )
+    assert f"Deployed **{model}** version **1** as `@champion`" in first.job("deploy").summary
     count = project.expectation_count()
-    assert f"{count} of {count} expectations met" in run.job("validate").summary
-    assert "## Tests: ✅ passed" in run.job("test").summary
+    assert f"{count} of {count} expectations met" in first.job("validate").summary
+    assert "## Tests: ✅ passed" in first.job("test").summary
     deployment = json.loads(
-        (run.artifacts_dir / "mlflow-store-deployed" / "outputs" / "deployment.json").read_text()
+        (first.artifacts_dir / "mlflow-store-deployed" / "outputs" / "deployment.json").read_text()
     )
-    assert deployment["version"] == "1" and deployment["alias"] == "champion"
     assert deployment["serving_check"]["rows_checked"] == project.holdout_rows()
-    bundle = run.artifacts_dir / "model-bundle"
+    bundle = first.artifacts_dir / "model-bundle"
     assert (bundle / "Dockerfile").is_file() and (bundle / "model_dir" / "MLmodel").is_file()
+    assert published(github, model)["champion"]["version"] == "1"
+
+    second = run_pipeline(repo, tmp_path / "push2", "push", PUSH_EVENT, env=env)
+    assert second.returncode == 0, second.report()
+    summary = second.job("train-evaluate").summary
+    assert f"restored {model} version 1" in summary and "champion (v1)" in summary, summary
+    assert "version **2** as `@champion` (previous: 1)" in second.job("deploy").summary
+    assert published(github, model)["champion"]["version"] == "2"
+
+    rollback = run_act(
+        repo,
+        "workflow_dispatch",
+        workflow=ROLLBACK,
+        event_payload={"inputs": {"to-version": "", "reason": "v2 misbehaves"}, **PUSH_EVENT},
+        inputs={"to-version": "", "reason": "v2 misbehaves"},
+        env=env,
+        timeout=600,
+        run_dir=tmp_path / "rollback",
+    )
+    assert rollback.returncode == 0, rollback.report()
+    assert "moved from version **2** to **1**: v2 misbehaves" in rollback.job("rollback").summary
+    pointer = published(github, model)
+    assert pointer["champion"]["version"] == "1"
+    last = pointer["history"][-1]
+    assert (last["event"], last["version"], last["from_version"]) == ("rollback", "1", "2")
+    assert last["reason"] == "v2 misbehaves" and last["actor"]
 
 
 def raise_threshold(repo: Path) -> None:
     project = Project(repo)
     config = project.config()
-    config["gate"]["thresholds"]["roc_auc"] = 0.99
+    metric = next(iter(config["gate"]["thresholds"]))
+    config["gate"]["thresholds"][metric] = 0.99
     project.write_config(config)
-
-
-@pytest.mark.slow
-def test_threshold_out_of_reach_skips_deploy_and_says_why(tmp_path):
-    repo = repository_copy(tmp_path / "repo", raise_threshold)
-    run = run_pipeline(repo, tmp_path / "run", "push", PUSH_EVENT)
-    assert run.returncode == 0, run.report()
-    jobs = results(run)
-    assert jobs["train-evaluate"] == "success" and jobs["deploy"] == "skipped", run.report()
-    summary = run.job("train-evaluate").summary
-    assert "Gate failed" in summary
-    assert re.search(r"roc_auc is 0\.\d+, minimum allowed is 0\.9900", summary), summary
-
-
-@pytest.mark.slow
-def test_pull_request_never_deploys_and_keeps_one_sticky_comment(tmp_path):
-    repo = repository_copy(tmp_path / "repo")
-    payload = {
-        "number": 7,
-        "pull_request": {"number": 7, "head": {"repo": {"full_name": REPOSITORY["full_name"]}}},
-        "repository": REPOSITORY,
-    }
-    comments = tmp_path / "comments"
-    for attempt in ("first", "second"):
-        run = run_pipeline(repo, tmp_path / attempt, "pull_request", payload, comments_dir=comments)
-        assert run.returncode == 0, run.report()
-        jobs = results(run)
-        assert jobs["deploy"] == "skipped" and jobs["pr-comment"] == "success", run.report()
-    records = run.comments()
-    assert len(records) == 1, records
-    assert records[0]["pr"] == 7 and records[0]["header"] == "model-evaluation"
-    assert (records[0]["created_count"], records[0]["updated_count"]) == (1, 1)
-    assert "| metric | candidate | threshold |" in records[0]["body"]
 
 
 def break_an_expectation(repo: Path) -> None:
@@ -287,13 +332,90 @@ def break_an_expectation(repo: Path) -> None:
     data.write_text("\n".join(set_field(data.read_text().splitlines(), 1, "age", "250")) + "\n")
 
 
+def commit(repo: Path, edit, message: str) -> str:
+    """Apply `edit` to the repository copy and commit it; returns the new head sha."""
+    edit(repo)
+    for command in (
+        "git add -A",
+        f"git -c user.name=test -c user.email=test@example.invalid commit -qm '{message}'",
+    ):
+        subprocess.run(command, shell=True, cwd=repo, check=True)
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def pull_request_comment(repo: Path, github: Path, pull: ActResult, head: str, run_dir: Path):
+    """pr-comment.yml, as GitHub starts it when a pull-request run of `head` completes."""
+    pulls = github / REPOSITORY["full_name"] / "pulls"
+    pulls.mkdir(parents=True, exist_ok=True)
+    (pulls / "7.json").write_text(json.dumps({"number": 7, "head": {"sha": head}}))
+    event = {
+        "workflow_run": {
+            "id": 4242,
+            "event": "pull_request",
+            "head_sha": head,
+            "html_url": "https://github.com/acme/ml-project/actions/runs/4242",
+        },
+        "repository": REPOSITORY,
+    }
+    run = run_act(
+        repo,
+        "workflow_run",
+        workflow=COMMENT_WORKFLOW,
+        event_payload=event,
+        env=github_env(github),
+        timeout=300,
+        run_dir=run_dir,
+        artifacts_dir=pull.artifacts_dir,
+    )
+    assert run.returncode == 0, run.report()
+    return json.loads((github / REPOSITORY["full_name"] / "comments" / "7.json").read_text())
+
+
 @pytest.mark.slow
-def test_invalid_data_fails_validation_and_stops_the_pipeline(tmp_path):
-    repo = repository_copy(tmp_path / "repo", break_an_expectation)
-    run = run_pipeline(repo, tmp_path / "run", "push", PUSH_EVENT)
-    assert run.returncode == 1
-    jobs = results(run)
-    assert jobs["validate"] == "failure", run.report()
-    assert jobs["train-evaluate"] == "skipped" and jobs["deploy"] == "skipped", run.report()
-    summary = run.job("validate").summary
+def test_fork_pull_requests_are_compared_with_the_champion_and_commented(tmp_path):
+    """After a deploy, a fork's pull request that raises a threshold is compared with the
+    champion, never deploys, and gets the comment through pr-comment.yml; its next commit
+    breaks the data, and the same comment then says where the run stopped."""
+    repo = repository_copy(tmp_path / "repo")
+    github = tmp_path / "github"
+    env = github_env(github)
+    push = run_pipeline(repo, tmp_path / "push", "push", PUSH_EVENT, env=env)
+    assert push.returncode == 0 and results(push)["deploy"] == "success", push.report()
+
+    def pull_request(head: str) -> dict:
+        fork = {"full_name": "someone/ml-project-fork"}
+        return {
+            "number": 7,
+            "pull_request": {"number": 7, "head": {"sha": head, "repo": fork}},
+            "repository": REPOSITORY,
+        }
+
+    head = commit(repo, raise_threshold, "raise a threshold")
+    pull = run_pipeline(repo, tmp_path / "pr1", "pull_request", pull_request(head), env=env)
+    assert pull.returncode == 0, pull.report()
+    jobs = results(pull)
+    assert jobs["deploy"] == "skipped" and jobs["pr-report"] == "success", pull.report()
+    summary = pull.job("train-evaluate").summary
+    assert "Gate failed" in summary and "champion (v1)" in summary, summary
+    assert re.search(r"\w+ is 0\.\d+, minimum allowed is 0\.9900", summary), summary
+    [comment] = pull_request_comment(repo, github, pull, head, tmp_path / "comment1")
+    assert comment["body"].startswith("<!-- model-evaluation -->")
+    assert "champion (v1)" in comment["body"] and "A pull request never deploys" in comment["body"]
+
+    head = commit(repo, break_an_expectation, "break the data")
+    broken = run_pipeline(repo, tmp_path / "pr2", "pull_request", pull_request(head), env=env)
+    assert broken.returncode == 1
+    jobs = results(broken)
+    assert jobs["validate"] == "failure" and jobs["pr-report"] == "success", broken.report()
+    assert jobs["train-evaluate"] == "skipped" and jobs["deploy"] == "skipped", broken.report()
+    summary = broken.job("validate").summary
     assert "**failed**" in summary and "| age | column values to be between" in summary
+    comments = pull_request_comment(repo, github, broken, head, tmp_path / "comment2")
+    assert len(comments) == 1, comments  # the same comment, updated in place
+    assert (
+        "Pipeline stopped" in comments[0]["body"]
+        and "| validate | failure |" in comments[0]["body"]
+    )
+    assert published(github, Project(repo).model_name)["champion"]["version"] == "1"

@@ -1,0 +1,152 @@
+"""Post a pipeline run's report as the one sticky comment of its pull request.
+
+Runs in the base repository's `workflow_run` job with a token that may write comments, on a
+report uploaded by a pull-request run that may come from a fork: every byte of the report is
+untrusted. Standard library only, so that job installs nothing.
+"""
+
+import json
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlops.errors import PipelineError
+
+MARKER = "<!-- model-evaluation -->"
+REPORT_FILE = "comment.md"
+PULL_REQUEST_FILE = "pull_request.json"
+# GitHub refuses comments over 65,536 characters; leave room for the marker and the note.
+MAX_COMMENT_CHARS = 60_000
+MAX_FILE_BYTES = 256 * 1024
+BOT_LOGIN = "github-actions[bot]"
+
+
+@dataclass(frozen=True)
+class Report:
+    number: int
+    markdown: str
+
+
+def read_report(directory: Path) -> Report:
+    """The PR number and markdown from an uploaded report folder, checked as untrusted data."""
+    files = {p.name: p for p in directory.rglob("*") if p.is_file()}
+    unexpected = sorted(set(files) - {REPORT_FILE, PULL_REQUEST_FILE})
+    if unexpected or set(files) != {REPORT_FILE, PULL_REQUEST_FILE}:
+        raise PipelineError(
+            f"{directory}: expected exactly {REPORT_FILE} and {PULL_REQUEST_FILE}, found "
+            f"{sorted(files)}"
+        )
+    for path in files.values():
+        if path.is_symlink() or path.stat().st_size > MAX_FILE_BYTES:
+            raise PipelineError(f"{path.name}: a link or over {MAX_FILE_BYTES} bytes; refused")
+    try:
+        markdown = files[REPORT_FILE].read_bytes().decode("utf-8")
+        number = json.loads(files[PULL_REQUEST_FILE].read_text(encoding="utf-8"))["number"]
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as error:
+        raise PipelineError(f"{directory}: unreadable report: {error}") from None
+    if "\0" in markdown:
+        raise PipelineError(f"{REPORT_FILE}: contains NUL bytes; refused")
+    if not isinstance(number, int) or isinstance(number, bool) or number <= 0:
+        raise PipelineError(f"{PULL_REQUEST_FILE}: number must be a positive integer")
+    return Report(number, markdown)
+
+
+def comment_body(markdown: str, run_url: str | None) -> str:
+    """The marker first (how the comment is found again), the report, truncated with a note."""
+    text = markdown.replace(MARKER, "")
+    if len(text) > MAX_COMMENT_CHARS:
+        cut = text.rfind("\n", 0, MAX_COMMENT_CHARS)
+        text = text[: cut if cut > 0 else MAX_COMMENT_CHARS]
+        text += "\n\n_Report truncated to fit a comment"
+        text += f": the whole report is in the [run summary]({run_url})._" if run_url else "._"
+    return f"{MARKER}\n{text}"
+
+
+def _parse_pages(output: str) -> list[dict]:
+    """`gh api --paginate` prints one JSON array per page, back to back."""
+    decoder, items, position = json.JSONDecoder(), [], 0
+    output = output.strip()
+    while position < len(output):
+        page, position = decoder.raw_decode(output, position)
+        items += page
+        while position < len(output) and output[position].isspace():
+            position += 1
+    return items
+
+
+def _gh_api(*args: str, body: dict | None = None) -> str:
+    command = ["gh", "api", *args]
+    if body is not None:
+        command += ["--input", "-"]
+    result = subprocess.run(
+        command,
+        input=json.dumps(body) if body is not None else None,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if result.returncode != 0:
+        raise PipelineError(f"gh api {args[-1]}: {(result.stderr or result.stdout).strip()}")
+    return result.stdout
+
+
+def post(repository: str, report: Report, head_sha: str, run_url: str | None) -> str:
+    """Create or update the sticky comment; returns what was done."""
+    if not re.fullmatch(r"[0-9a-f]{40}", head_sha):
+        raise PipelineError(f"head sha {head_sha!r} is not a commit sha")
+    pull = json.loads(_gh_api(f"repos/{repository}/pulls/{report.number}"))
+    if pull.get("head", {}).get("sha") != head_sha:
+        raise PipelineError(
+            f"pull request #{report.number} is at {pull.get('head', {}).get('sha')}, the run "
+            f"that made this report built {head_sha}: not commenting a report on other code"
+        )
+    body = {"body": comment_body(report.markdown, run_url)}
+    comments = _parse_pages(
+        _gh_api("--paginate", f"repos/{repository}/issues/{report.number}/comments")
+    )
+    ours = [
+        c
+        for c in comments
+        if c.get("user", {}).get("login") == BOT_LOGIN and c.get("body", "").startswith(MARKER)
+    ]
+    if ours:
+        _gh_api("-X", "PATCH", f"repos/{repository}/issues/comments/{ours[0]['id']}", body=body)
+        return f"updated the comment on pull request #{report.number}"
+    _gh_api("-X", "POST", f"repos/{repository}/issues/{report.number}/comments", body=body)
+    return f"commented on pull request #{report.number}"
+
+
+def parse_results(results: str) -> dict[str, str]:
+    """'validate=success test=failure' -> {'validate': 'success', 'test': 'failure'}."""
+    pairs = (item.partition("=") for item in results.split())
+    return {job: result for job, _, result in pairs}
+
+
+def report_markdown(evaluation: str | None, results: dict[str, str], run_url: str | None) -> str:
+    """The comment for one pull-request run: the evaluation, or which job stopped the run."""
+    stopped = {job: result for job, result in results.items() if result != "success"}
+    run_link = f" ([run]({run_url}))" if run_url else ""
+    if evaluation is not None and not stopped:
+        return (
+            evaluation.rstrip()
+            + "\n\n_A pull request never deploys: after merge, the push run evaluates again "
+            f"against the champion of that moment and deploys if the gate passes._{run_link}\n"
+        )
+    lines = [
+        "## Pipeline stopped before the model was evaluated",
+        "",
+        "| job | result |",
+        "| --- | --- |",
+        *[f"| {job} | {result} |" for job, result in results.items()],
+        "",
+        f"Nothing was compared with the champion for this commit. Open the run{run_link}, fix "
+        "the first job that failed and push again.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(directory: Path, number: int, markdown: str) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / REPORT_FILE).write_text(markdown, encoding="utf-8")
+    (directory / PULL_REQUEST_FILE).write_text(json.dumps({"number": number}) + "\n")
