@@ -15,6 +15,9 @@ child). Sections:
   setup       requirements.txt into a fresh venv with pip and with uv, cold and warm cache
   serving     `mlflow models serve` of the champion: start-up, single-row latency and batch
               throughput, versus predict in process
+  pr          a pull request's pipeline run and pr-comment.yml under act (warm), per job, and
+              the estimated time from opening the pull request to its comment on GitHub
+              (benchmarks/pr_feedback.py)
 
 Sizes 100k and 1m are generated from the bundled data at run time (benchmarks/datagen.py).
 Project copies get the least strict gate thresholds, so deploy always does its full work.
@@ -52,12 +55,13 @@ import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
 from benchmarks.datagen import SIZES, suite_ranges, synthesize  # noqa: E402
+from benchmarks.pr_feedback import bench_pr_feedback  # noqa: E402
 from benchmarks.predict_inprocess import request_rows  # noqa: E402
 from mlops.config import load_config  # noqa: E402
 from mlops.metrics import METRICS  # noqa: E402
 from mlops.serving import model_server, request_body  # noqa: E402
 
-SECTIONS = ("overhead", "validation", "setup", "serving")
+SECTIONS = ("overhead", "validation", "setup", "serving", "pr")
 PYTHON = sys.executable
 # Not resolved: the venv's own bin/, where mlflow, uv and uvicorn are.
 VENV_BIN = Path(sys.executable).parent
@@ -744,6 +748,18 @@ def targets(results: dict[str, Any]) -> list[Target]:
             "x",
             at_most=False,
         ),
+        Target(
+            "pull-request workflow + comment under act, warm",
+            _get(results, "pr", "pr_workflow_seconds"),
+            90.0,
+            "s",
+        ),
+        Target(
+            "pull request opened -> comment (estimate for GitHub)",
+            _get(results, "pr", "opened_to_comment_estimate_seconds"),
+            240.0,
+            "s",
+        ),
     ]
 
 
@@ -888,6 +904,19 @@ def report(results: dict[str, Any], meta: dict[str, Any]) -> str:
                 rows,
             ),
         ]
+    if "pr" in results:
+        pr = results["pr"]
+        parts += [
+            "",
+            "5. Pull-request feedback under act (warm): job seconds "
+            + ", ".join(f"{job} {sec:.0f}" for job, sec in sorted(pr["jobs_seconds"].items()))
+            + f"; pipeline {pr['pipeline_wall_seconds']:.0f} s + comment workflow "
+            f"{pr['comment_wall_seconds']:.0f} s; critical path "
+            f"{pr['critical_path_seconds']:.0f} s "
+            f"+ {pr['runner_startup_seconds']:.0f} s assumed runner start-up per stage "
+            f"+ {pr['install_seconds']:.0f} s assumed install in each of 2 installing stages = "
+            f"{pr['opened_to_comment_estimate_seconds']:.0f} s from opening to the comment",
+        ]
     rows = [
         [
             t.name,
@@ -988,6 +1017,9 @@ def main() -> int:
                 results["serving"] = bench_serving(
                     runner, workspace, args.repeats, args.requests, args.batches
                 )
+            if "pr" in args.sections:
+                progress("pr: a push for the champion, then a pull request and its comment")
+                results["pr"] = bench_pr_feedback()
         except BenchmarkError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2

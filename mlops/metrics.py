@@ -23,10 +23,6 @@ class Metric:
     # class) and positive-class scores. Regression: numbers, and y_score is y_pred.
     compute: Callable[[np.ndarray, np.ndarray, np.ndarray], float]
 
-    def better(self, delta: float) -> bool:
-        """Whether a positive change of this size is an improvement."""
-        return delta > 0 if self.greater_is_better else delta < 0
-
 
 def _roc_auc(y_true: np.ndarray, _y_pred: np.ndarray, y_score: np.ndarray) -> float:
     # Undefined (not an error) when the held-out rows hold only one class.
