@@ -16,7 +16,7 @@ from mlops.config import config_sha256, load_config
 from mlops.data import file_sha256, holdout_split, load_dataset, schema_sample
 from mlops.errors import PipelineError, run_script
 from mlops.handoff import TRAINING_FILE, github_output, outputs_dir, write_json
-from mlops.modeling import COMMON_TRUSTED_TYPES, ESTIMATORS, build_pipeline
+from mlops.modeling import COMMON_TRUSTED_TYPES, ESTIMATORS
 from mlops.registry import check_skops_safe
 from mlops.scoring import NUMERIC_FEATURES, model_signature
 from mlops.tracking import configure_tracking, git_tags, tracking_errors
@@ -33,14 +33,7 @@ def main() -> int:
     config = load_config(args.config)
     frame = load_dataset(config.data_path, config.data.max_file_mb)
     x_train, x_test, y_train, _ = holdout_split(frame, config)
-    pipeline = build_pipeline(
-        config.data.task,
-        config.model.estimator,
-        config.model.params,
-        config.split.seed,
-        config.data.numeric_features,
-        config.data.categorical_features,
-    )
+    pipeline = config.model_pipeline()
     estimator = pipeline.named_steps["estimator"]
 
     started = time.perf_counter()

@@ -18,7 +18,6 @@ import pandas as pd  # noqa: E402
 
 from mlops.config import load_config  # noqa: E402
 from mlops.data import holdout_split  # noqa: E402
-from mlops.modeling import build_pipeline  # noqa: E402
 from mlops.scoring import score  # noqa: E402
 
 
@@ -29,14 +28,7 @@ def main() -> None:
 
     config = load_config(args.config)
     x_train, x_test, y_train, y_test = holdout_split(pd.read_csv(config.data_path), config)
-    model = build_pipeline(
-        config.data.task,
-        config.model.estimator,
-        config.model.params,
-        config.split.seed,
-        config.data.numeric_features,
-        config.data.categorical_features,
-    )
+    model = config.model_pipeline()
     model.fit(x_train, y_train)
     scores = score(
         model, x_test, y_test, config.data.task, config.data.positive_class, config.metrics

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from mlops.errors import PipelineError
 from mlops.metrics import METRICS, Task, metrics_for
-from mlops.modeling import ESTIMATOR_NAMES, ESTIMATORS
+from mlops.modeling import ESTIMATOR_NAMES, ESTIMATORS, build_pipeline
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "config.yaml"
@@ -161,6 +161,17 @@ class Config(_Section):
     @property
     def data_path(self) -> Path:
         return self.root / self.data.path
+
+    def model_pipeline(self) -> Any:
+        """The unfitted scikit-learn pipeline this config describes (mlops/modeling.py)."""
+        return build_pipeline(
+            self.data.task,
+            self.model.estimator,
+            self.model.params,
+            self.split.seed,
+            self.data.numeric_features,
+            self.data.categorical_features,
+        )
 
     @property
     def features(self) -> list[str]:

@@ -98,6 +98,23 @@ class Project:
         )
 
 
+def copy_checkout(destination: Path) -> Path:
+    """The repository's tracked files plus new, not ignored ones (what a commit would hold),
+    copied to `destination`; nothing generated (.venv, outputs, stores) comes along."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    for name in listed:
+        if (REPO / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, destination / name)
+    return destination
+
+
 def make_project(destination: Path, fixture: str = CLASSIFICATION) -> Project:
     """A throwaway copy of a fixture project (or of `source`, a project folder)."""
     return copy_project(FIXTURES / fixture, destination)

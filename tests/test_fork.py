@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import CLASSIFICATION, FIXTURES, REGRESSION, REPO, clean_env
+from tests.conftest import CLASSIFICATION, FIXTURES, REGRESSION, clean_env, copy_checkout
 
 pytestmark = pytest.mark.slow
 VENV = Path(sys.executable).parent.parent  # shared: a fork's own .venv would be the same
@@ -17,17 +17,7 @@ VENV = Path(sys.executable).parent.parent  # shared: a fork's own .venv would be
 
 def fork(destination: Path) -> Path:
     """The repository as git would hand it to a fork (tracked and new files), as a git repo."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.splitlines()
-    for name in listed:
-        if (REPO / name).is_file():
-            (destination / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, destination / name)
+    copy_checkout(destination)
     git(destination, "init", "-q", "-b", "main")
     git(destination, "add", "-A")
     git(

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import CLASSIFICATION, FIXTURES, Project, set_field
+from tests.conftest import CLASSIFICATION, FIXTURES, Project, copy_checkout, set_field
 from tests.workflows.act_runner import (
     LOCK_FILE,
     ActResult,
@@ -196,18 +196,7 @@ def use_fixture_project(repo: Path) -> None:
 def repository_copy(destination: Path, edit=None) -> Path:
     """The project as committed plus the working tree's changes, as a fresh git repository,
     with the classification fixture project in place of the example's config, data and suite."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.splitlines()
-    for name in listed:
-        source = REPO / name
-        if source.is_file():
-            (destination / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, destination / name)
+    copy_checkout(destination)
     use_fixture_project(destination)
     if edit:
         edit(destination)
