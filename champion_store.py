@@ -19,6 +19,7 @@ from mlops.config import load_config
 from mlops.errors import run_script
 from mlops.github_releases import Releases
 from mlops.handoff import github_summary
+from mlops.tracking import embedded_tracking_uri, tracking_errors
 
 
 def main() -> int:
@@ -36,11 +37,12 @@ def main() -> int:
         print("MLFLOW_TRACKING_URI is set: the tracking server holds the champion; nothing to do")
         return 0
     releases = Releases.from_environment()
-    if args.command == "restore":
-        message = champion_store.restore(config, releases, force=args.force).message
-    else:
-        actor = os.environ.get("GITHUB_ACTOR") or getpass.getuser()
-        message = champion_store.publish(config, releases, args.event, actor, args.reason)
+    with tracking_errors(embedded_tracking_uri(config.root)):
+        if args.command == "restore":
+            message = champion_store.restore(config, releases, force=args.force).message
+        else:
+            actor = os.environ.get("GITHUB_ACTOR") or getpass.getuser()
+            message = champion_store.publish(config, releases, args.event, actor, args.reason)
     print(message)
     github_summary(f"Champion store: {message}.")
     return 0

@@ -41,6 +41,7 @@ from mlops.tracking import (
     EMBEDDED_STORE,
     embedded_tracking_uri,
     relocate_embedded_store,
+    tracking_errors,
 )
 
 POINTER_FILE = "champion.json"
@@ -161,7 +162,8 @@ def restore(config: Config, releases: Releases, force: bool = False) -> Restored
                     target.unlink()
             _unpack(archive, root)
             relocate_embedded_store(root, config.mlflow.experiment)
-            _check_champion(config, pointer["champion"], f"release {tag}")
+            with tracking_errors(embedded_tracking_uri(root)):
+                _check_champion(config, pointer["champion"], f"release {tag}")
             champion = pointer["champion"]
             restored = Restored(
                 str(champion["version"]),
@@ -235,7 +237,8 @@ def publish(config: Config, releases: Releases, event: str, actor: str, reason: 
                 "finished first; run the pipeline again to compare with the new champion"
             )
         client = MlflowClient(embedded_tracking_uri(config.root))
-        champion = champion_version(client, name, alias)
+        with tracking_errors(embedded_tracking_uri(config.root)):
+            champion = champion_version(client, name, alias)
         if champion is None:
             raise PipelineError(f"{name} has no @{alias} in the local store: nothing to publish")
         version = str(champion.version)
