@@ -132,12 +132,20 @@ def copy_project(source_root: Path, destination: Path) -> Project:
     return Project(destination)
 
 
+# The slow tests that take minutes, after the workflow runs (measured with --durations).
+LONGEST = ("test_every_estimator", "test_champion_store", "test_tracking_server", "test_fork")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Longest first (workflow runs, then other slow tests), so parallel workers finish together."""
+    """Longest first (workflow runs, the other long ones, then other slow tests), so parallel
+    workers finish together."""
 
     def weight(item: pytest.Item) -> int:
-        slow = item.get_closest_marker("slow") is not None
-        return 0 if slow and "workflows" in item.nodeid else 1 if slow else 2
+        if item.get_closest_marker("slow") is None:
+            return 3
+        if "workflows" in item.nodeid:
+            return 0
+        return 1 if any(name in item.nodeid for name in LONGEST) else 2
 
     items.sort(key=weight)
 
