@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import mlflow
 from mlflow.tracking import MlflowClient
 
 from mlops.config import Config
@@ -48,6 +49,7 @@ POINTER_FILE = "champion.json"
 MANIFEST_FILE = "manifest.json"
 MODEL_ARCHIVE = "model.tar.gz"
 RESTORED_FILE = "champion_store.json"  # in outputs/: what this run restored, for publish
+POINTER_KEYS = ("champion", "store_asset", "store_sha256", "history")
 
 
 def pointer_tag(config: Config) -> str:
@@ -105,14 +107,21 @@ def _read_pointer(releases: Releases, tag: str, scratch: Path) -> tuple[dict | N
         return None, None
     content = releases.download(tag, POINTER_FILE, scratch).read_bytes()
     try:
-        return json.loads(content), sha256_bytes(content)
-    except json.JSONDecodeError as error:
-        raise PipelineError(f"release {tag}: {POINTER_FILE} is not valid JSON: {error}") from None
+        pointer = json.loads(content)
+        missing = [k for k in POINTER_KEYS if k not in pointer] + [
+            f"champion.{k}" for k in ("version", "model_sha256") if k not in pointer["champion"]
+        ]
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise PipelineError(f"release {tag}: {POINTER_FILE} is unreadable: {error}") from None
+    if missing:
+        raise PipelineError(f"release {tag}: {POINTER_FILE} lacks {missing}; was it edited?")
+    return pointer, sha256_bytes(content)
 
 
-def _check_champion(config: Config, expected: dict[str, Any], source: str) -> None:
-    """The store's champion alias is the expected version, with the recorded model files."""
-    client = MlflowClient(embedded_tracking_uri(config.root))
+def _check_champion(config: Config, root: Path, expected: dict[str, Any], source: str) -> None:
+    """The store in `root` has the expected version as champion, with the recorded files."""
+    mlflow.set_tracking_uri(embedded_tracking_uri(root))  # models:/ URIs resolve through it
+    client = MlflowClient(embedded_tracking_uri(root))
     name, alias = config.mlflow.registered_model, config.mlflow.champion_alias
     champion = champion_version(client, name, alias)
     if champion is None or str(champion.version) != str(expected["version"]):
@@ -154,16 +163,21 @@ def restore(config: Config, releases: Releases, force: bool = False) -> Restored
                     f"release {tag}: {pointer['store_asset']} has sha256 {actual[:12]}…, "
                     f"{POINTER_FILE} records {pointer['store_sha256'][:12]}…; refusing it"
                 )
+            # Checked where it was unpacked; only a store that passes replaces the local one.
+            unpacked = scratch / "store"
+            _unpack(archive, unpacked)
+            relocate_embedded_store(unpacked, config.mlflow.experiment)
+            with tracking_errors(embedded_tracking_uri(unpacked)):
+                _check_champion(config, unpacked, pointer["champion"], f"release {tag}")
             for name in (EMBEDDED_STORE, EMBEDDED_ARTIFACTS):
                 target = root / name
                 if target.is_dir():
                     shutil.rmtree(target)
                 elif target.exists():
                     target.unlink()
-            _unpack(archive, root)
+                if (unpacked / name).exists():
+                    shutil.move(unpacked / name, target)
             relocate_embedded_store(root, config.mlflow.experiment)
-            with tracking_errors(embedded_tracking_uri(root)):
-                _check_champion(config, pointer["champion"], f"release {tag}")
             champion = pointer["champion"]
             restored = Restored(
                 str(champion["version"]),
@@ -236,6 +250,7 @@ def publish(config: Config, releases: Releases, event: str, actor: str, reason: 
                 f"{now}, restored {restored['version'] or 'none'}): another deploy or rollback "
                 "finished first; run the pipeline again to compare with the new champion"
             )
+        mlflow.set_tracking_uri(embedded_tracking_uri(config.root))
         client = MlflowClient(embedded_tracking_uri(config.root))
         with tracking_errors(embedded_tracking_uri(config.root)):
             champion = champion_version(client, name, alias)

@@ -112,9 +112,11 @@ def test_champion_is_published_restored_and_checked_across_workspaces(tmp_path):
     edited = json.loads(original)
     edited["champion"]["model_sha256"] = "0" * 64
     (release / "champion.json").write_text(json.dumps(edited))
-    refused = Run(tmp_path / "tampered-model", github).run("champion_store.py", "restore")
+    tampered = Run(tmp_path / "tampered-model", github)
+    refused = tampered.run("champion_store.py", "restore")
     assert refused.returncode == 2, refused.stderr
     assert "do not match the fingerprint" in refused.stderr and "Traceback" not in refused.stderr
+    assert not (tampered.project.root / "mlflow.db").exists()  # nothing half-restored
 
 
 def test_local_store_is_not_replaced_and_a_server_needs_no_store(tmp_path):
