@@ -1,6 +1,8 @@
 """The real scripts on fixture projects' data with a real (temporary) MLflow store."""
 
 import json
+import shutil
+from pathlib import Path
 
 import mlflow
 import pandas as pd
@@ -49,6 +51,12 @@ def deployed(tmp_path_factory) -> Project:
     for script in ("validate_data.py", "train_model.py", "evaluate_model.py", "deploy_model.py"):
         run_ok(project, script)
     return project
+
+
+def copy_of(project: Project, destination: Path) -> Project:
+    """Project files, store and outputs copied: the store's paths are relocated on first use."""
+    shutil.copytree(project.root, destination, dirs_exist_ok=True)
+    return Project(destination)
 
 
 @pytest.fixture
@@ -109,10 +117,8 @@ def test_champion_alias_points_to_verified_version(deployed, client):
     assert deployment["version"] == str(version.version)
 
 
-def test_retrained_model_is_compared_with_champion_and_promoted(tmp_path):
-    project = make_project(tmp_path)
-    for script in ("train_model.py", "evaluate_model.py", "deploy_model.py"):
-        run_ok(project, script)
+def test_retrained_model_is_compared_with_champion_and_promoted(deployed, tmp_path):
+    project = copy_of(deployed, tmp_path)
     run_ok(project, "train_model.py")
     report = run_ok(project, "evaluate_model.py")
     assert "champion (v1)" in report
@@ -146,12 +152,11 @@ def test_retrained_model_is_compared_with_champion_and_promoted(tmp_path):
     assert evaluation["champion"]["metrics"]["roc_auc"] is not None, evaluation["reasons"]
 
 
-def test_threshold_above_reach_rejects_and_registry_is_untouched(tmp_path):
-    project = make_project(tmp_path)
+def test_threshold_above_reach_rejects_and_registry_is_untouched(deployed, tmp_path):
+    project = copy_of(deployed, tmp_path)
     config = project.config()
     config["gate"]["thresholds"]["roc_auc"] = 0.99
     project.write_config(config)
-    run_ok(project, "train_model.py")
     report = run_ok(project, "evaluate_model.py")  # a failed gate is not a crash
     assert "Gate failed" in report
     evaluation = json.loads((project.outputs / "evaluation.json").read_text())
@@ -163,21 +168,26 @@ def test_threshold_above_reach_rejects_and_registry_is_untouched(tmp_path):
     assert refused.returncode == 3
     assert "deploy refused: the gate did not pass" in refused.stderr
     assert "Traceback" not in refused.stderr
-    assert MlflowClient(project.tracking_uri).search_registered_models() == []
+    assert registered_versions(project) == ["1"]
 
     skipped = project.run("deploy_model.py", "--skip-if-rejected")
     assert skipped.returncode == 0 and "not deployed" in skipped.stdout
 
 
-def test_deploy_refuses_evaluation_of_another_run(tmp_path):
-    project = make_project(tmp_path)
-    for script in ("train_model.py", "evaluate_model.py"):
-        run_ok(project, script)
+def test_deploy_refuses_evaluation_of_another_run(deployed, tmp_path):
+    project = copy_of(deployed, tmp_path)
     run_ok(project, "train_model.py")  # a newer training run the evaluation does not cover
     refused = project.run("deploy_model.py")
     assert refused.returncode == 3
     assert "run evaluate_model.py again" in refused.stderr
-    assert MlflowClient(project.tracking_uri).search_registered_models() == []
+    assert registered_versions(project) == ["1"]
+
+
+def registered_versions(project: Project) -> list[str]:
+    client = MlflowClient(project.tracking_uri)
+    return sorted(
+        str(v.version) for v in client.search_model_versions(f"name = '{project.model_name}'")
+    )
 
 
 def test_deploy_without_evaluation_says_what_to_run(project):
