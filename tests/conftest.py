@@ -120,6 +120,13 @@ def make_project(destination: Path, fixture: str = CLASSIFICATION) -> Project:
     return copy_project(FIXTURES / fixture, destination)
 
 
+def copy_of(project: Project, destination: Path) -> Project:
+    """A whole project copied (files, store, outputs): a champion to start from without
+    training again. The store's artifact paths are relocated on first use."""
+    shutil.copytree(project.root, destination, dirs_exist_ok=True)
+    return Project(destination)
+
+
 def copy_project(source_root: Path, destination: Path) -> Project:
     for name in PROJECT_FILES:
         source = source_root / name

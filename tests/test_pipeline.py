@@ -1,8 +1,6 @@
 """The real scripts on fixture projects' data with a real (temporary) MLflow store."""
 
 import json
-import shutil
-from pathlib import Path
 
 import mlflow
 import pandas as pd
@@ -11,7 +9,7 @@ from mlflow.tracking import MlflowClient
 
 from mlops.metrics import metrics_for
 from mlops.modeling import ESTIMATOR_NAMES
-from tests.conftest import CLASSIFICATION, REGRESSION, Project, make_project
+from tests.conftest import CLASSIFICATION, REGRESSION, Project, copy_of, make_project
 
 pytestmark = pytest.mark.slow
 
@@ -51,12 +49,6 @@ def deployed(tmp_path_factory) -> Project:
     for script in ("validate_data.py", "train_model.py", "evaluate_model.py", "deploy_model.py"):
         run_ok(project, script)
     return project
-
-
-def copy_of(project: Project, destination: Path) -> Project:
-    """Project files, store and outputs copied: the store's paths are relocated on first use."""
-    shutil.copytree(project.root, destination, dirs_exist_ok=True)
-    return Project(destination)
 
 
 @pytest.fixture

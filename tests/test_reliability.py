@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import mlflow
 import pytest
@@ -25,6 +24,7 @@ from tests.conftest import (
     REPO,
     Project,
     clean_env,
+    copy_of,
     make_project,
     rewrite_data,
     set_field,
@@ -392,11 +392,6 @@ def champion_project(tmp_path_factory) -> Project:
     for script in ("train_model.py", "evaluate_model.py", "deploy_model.py"):
         run_ok(project, script)
     return project
-
-
-def copy_of(project: Project, destination: Path) -> Project:
-    subprocess.run(["cp", "-a", f"{project.root}/.", str(destination)], check=True)
-    return Project(destination)
 
 
 @pytest.mark.slow
