@@ -233,8 +233,8 @@ def publish(config: Config, releases: Releases, event: str, actor: str, reason: 
     restored_path = outputs / RESTORED_FILE
     if not restored_path.is_file():
         raise PipelineError(
-            f"{restored_path}: not found; publish only a store that restore_champion.py brought "
-            "in, so a concurrent deploy cannot be overwritten"
+            f"{restored_path}: not found; publish only a store that `champion_store.py restore` "
+            "(make restore-champion) brought in, so a concurrent deploy cannot be overwritten"
         )
     restored = json.loads(restored_path.read_text())
     tag = pointer_tag(config)
@@ -261,8 +261,7 @@ def publish(config: Config, releases: Releases, event: str, actor: str, reason: 
         if previous == version:
             return f"{name} version {version} is already the published champion; nothing to do"
 
-        versions = releases.assets(version_tag(config, version))
-        if versions is None:
+        if releases.assets(version_tag(config, version)) is None:
             if event != "deploy":
                 raise PipelineError(
                     f"release {version_tag(config, version)} not found: version {version} was "
@@ -283,7 +282,7 @@ def publish(config: Config, releases: Releases, event: str, actor: str, reason: 
                 [scratch / MODEL_ARCHIVE, scratch / MANIFEST_FILE],
                 title=f"{name} version {version}",
                 notes=_release_notes(manifest),
-                target=os.environ.get("GITHUB_SHA") or manifest.get("git_commit") or "HEAD",
+                target=os.environ.get("GITHUB_SHA") or manifest.get("git_commit"),
             )
         else:
             manifest_path = releases.download(
@@ -323,7 +322,7 @@ def publish(config: Config, releases: Releases, event: str, actor: str, reason: 
                 [scratch / store_asset, scratch / POINTER_FILE],
                 title=f"{name}: current champion",
                 notes=POINTER_NOTES,
-                target=os.environ.get("GITHUB_SHA") or "HEAD",
+                target=os.environ.get("GITHUB_SHA"),
             )
         else:
             # The store first, then the pointer: a reader sees the old or the new pair, whole.

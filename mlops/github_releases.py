@@ -63,8 +63,12 @@ class Releases:
             raise PipelineError(f"release {tag} on {self.repository}: asset {name} not found")
         return path
 
-    def create(self, tag: str, files: list[Path], title: str, notes: str, target: str) -> None:
-        """A new release and its tag; fails if the tag exists, so a tag is never reused."""
+    def create(
+        self, tag: str, files: list[Path], title: str, notes: str, target: str | None
+    ) -> None:
+        """A new release and its tag (at `target`, else the default branch); fails if the tag
+        exists, so a tag is never reused."""
+        where = ["--target", target] if target else []
         self._gh(
             "create",
             tag,
@@ -73,8 +77,7 @@ class Releases:
             title,
             "--notes",
             notes,
-            "--target",
-            target,
+            *where,
             "--latest=false",
         )
 

@@ -30,16 +30,17 @@ class Report:
 
 def read_report(directory: Path) -> Report:
     """The PR number and markdown from an uploaded report folder, checked as untrusted data."""
-    files = {p.name: p for p in directory.rglob("*") if p.is_file()}
-    unexpected = sorted(set(files) - {REPORT_FILE, PULL_REQUEST_FILE})
-    if unexpected or set(files) != {REPORT_FILE, PULL_REQUEST_FILE}:
+    files = {p.name: p for p in directory.iterdir()}
+    if set(files) != {REPORT_FILE, PULL_REQUEST_FILE}:
         raise PipelineError(
             f"{directory}: expected exactly {REPORT_FILE} and {PULL_REQUEST_FILE}, found "
             f"{sorted(files)}"
         )
     for path in files.values():
-        if path.is_symlink() or path.stat().st_size > MAX_FILE_BYTES:
-            raise PipelineError(f"{path.name}: a link or over {MAX_FILE_BYTES} bytes; refused")
+        if not path.is_file() or path.is_symlink() or path.stat().st_size > MAX_FILE_BYTES:
+            raise PipelineError(
+                f"{path.name}: not a plain file of at most {MAX_FILE_BYTES} bytes; refused"
+            )
     try:
         markdown = files[REPORT_FILE].read_bytes().decode("utf-8")
         number = json.loads(files[PULL_REQUEST_FILE].read_text(encoding="utf-8"))["number"]
