@@ -58,8 +58,8 @@ validate: $(VENV)/.runtime ## check data/ against the expectation suite in gx/
 train: $(VENV)/.runtime ## train and log the model
 	$(PY) train_model.py
 
-evaluate: $(VENV)/.runtime ## score on held-out rows, compare with the champion, apply the gate
-	$(PY) evaluate_model.py
+evaluate: $(VENV)/.runtime ## score on held-out rows, compare with the champion, apply the gate [BASE_REF=sha]
+	$(PY) evaluate_model.py $${BASE_REF:+--base-ref "$$BASE_REF"}
 
 deploy: $(VENV)/.runtime ## register and promote the evaluated model (refuses unless the gate passed)
 	$(PY) deploy_model.py

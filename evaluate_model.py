@@ -6,7 +6,6 @@ A failed gate is a normal outcome: the exit code is 0 either way, the decision i
 Exit codes: 0 evaluated, 2 the inputs, config or tracking server were unusable.
 """
 
-import math
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -21,11 +20,12 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 from sklearn.metrics import ConfusionMatrixDisplay, PredictionErrorDisplay, RocCurveDisplay
 
+from mlops.bootstrap import Estimate, paired_bootstrap
 from mlops.cli import parse_args, script_parser
-from mlops.config import Config, DataSection, load_config
+from mlops.config import Config, DataSection, gate_at_revision, load_config
 from mlops.data import file_sha256, holdout_split, load_dataset
 from mlops.errors import PipelineError, run_script
-from mlops.gate import decide
+from mlops.gate import decide, loosened
 from mlops.handoff import (
     EVALUATION_FILE,
     EVALUATION_REPORT,
@@ -39,17 +39,25 @@ from mlops.handoff import (
 )
 from mlops.registry import champion_version, directory_sha256, download_model, load_sklearn_model
 from mlops.report import evaluation_markdown
-from mlops.scoring import Scores, model_inputs, score
+from mlops.scoring import Scores, model_inputs, score, true_values
 from mlops.tracking import configure_tracking, tracking_errors
 
 
-def _nan_to_none(value: float | None) -> float | None:
-    # JSON has no NaN; an uncomputable metric is recorded as null.
-    return None if value is None or math.isnan(value) else value
-
-
-def _finite_or_none(metrics: dict[str, float]) -> dict[str, float | None]:
-    return {name: _nan_to_none(value) for name, value in metrics.items()}
+def _metrics_to_log(estimates: dict[str, Estimate]) -> dict[str, float]:
+    """test_<m> with its interval (_low, _high), champion_<m>, and delta_<m> with its interval."""
+    logged = {}
+    for name, e in estimates.items():
+        for key, value in (
+            (f"test_{name}", e.value),
+            (f"champion_{name}", e.champion),
+            (f"delta_{name}", e.delta),
+        ):
+            if value is not None:
+                logged[key] = value
+        for key, interval in ((f"test_{name}", e.interval), (f"delta_{name}", e.delta_interval)):
+            if interval is not None:
+                logged.update({f"{key}_low": interval.low, f"{key}_high": interval.high})
+    return logged
 
 
 def _log_plots(scores: Scores, y_true: Any, data: DataSection, directory: Path) -> None:
@@ -85,14 +93,15 @@ def _log_plots(scores: Scores, y_true: Any, data: DataSection, directory: Path) 
 
 def _score_champion(
     config: Config, client: MlflowClient, holdout_rows: pd.DataFrame, y_test: pd.Series
-) -> tuple[dict[str, Any] | None, list[str]]:
-    """The champion's metrics on the same rows, or (None, reasons) when it cannot be scored.
+) -> tuple[dict[str, Any] | None, Scores | None, list[str]]:
+    """The champion's version and scores on the same rows, or reasons it cannot be scored.
 
     The champion takes the columns it was trained on, which may differ from the candidate's.
     """
     version = champion_version(client, config.mlflow.registered_model, config.mlflow.champion_alias)
     if version is None:
-        return None, []
+        return None, None, []
+    about = {"version": str(version.version), "run_id": version.run_id}
     uri = f"models:/{config.mlflow.registered_model}/{version.version}"
     try:
         with tempfile.TemporaryDirectory() as scratch:
@@ -108,18 +117,44 @@ def _score_champion(
             f"the champion (version {version.version}) could not be scored on the held-out "
             f"rows: {error}"
         )
-        return {"version": str(version.version), "run_id": version.run_id, "metrics": None}, [
-            reason
-        ]
-    return {
-        "version": str(version.version),
-        "run_id": version.run_id,
-        "metrics": _finite_or_none(scores.metrics),
-    }, []
+        return {**about, "metrics": None}, None, [reason]
+    return about, scores, []
+
+
+def _estimates(
+    config: Config, y_test: pd.Series, candidate: Scores, champion: Scores | None
+) -> dict[str, Estimate]:
+    """Values, intervals and paired differences from the bootstrap (mlops/bootstrap.py)."""
+    task, positive = config.data.task, config.data.positive_class
+    return paired_bootstrap(
+        task,
+        config.metrics,
+        true_values(y_test, task, positive),
+        candidate.for_metrics(task, positive),
+        champion.for_metrics(task, positive) if champion else None,
+        confidence=config.gate.confidence,
+        resamples=config.gate.bootstrap_resamples,
+        seed=config.split.seed,
+    )
+
+
+def _gate_changes(base_ref: str | None, config_path: str | None, config: Config) -> dict | None:
+    """On a pull request: how its config loosens the base branch's gate, if it does."""
+    if not base_ref:
+        return None
+    try:
+        base = gate_at_revision(base_ref, config_path)
+    except PipelineError as error:
+        return {"base_ref": base_ref, "loosened": [], "error": str(error)}
+    return {"base_ref": base_ref, "loosened": loosened(base.settings(), config.gate.settings())}
 
 
 def main() -> int:
     parser = script_parser(__doc__)
+    parser.add_argument(
+        "--base-ref",
+        help="on a pull request, the base branch's commit: flag changes that loosen the gate",
+    )
     args = parse_args(parser)
 
     config = load_config(args.config)
@@ -129,6 +164,7 @@ def main() -> int:
         raise PipelineError(
             f"{config.data_path}: changed since the model was trained; run train_model.py again"
         )
+    gate_changes = _gate_changes(args.base_ref, args.config, config)
     frame = load_dataset(config.data_path, config.data.max_file_mb)
     _, x_test, _, y_test = holdout_split(frame, config)
 
@@ -142,21 +178,20 @@ def main() -> int:
         candidate = score(
             model, x_test, y_test, config.data.task, config.data.positive_class, config.metrics
         )
-        champion, champion_problems = _score_champion(
+        champion, champion_scores, champion_problems = _score_champion(
             config, client, frame.loc[x_test.index], y_test
         )
 
-    decision = decide(
-        candidate.metrics,
-        config.gate.thresholds,
-        config.gate.champion_tolerance,
-        champion["metrics"] if champion else None,
-    )
+    estimates = _estimates(config, y_test, candidate, champion_scores)
+    decision = decide(estimates, config.gate.settings(), has_champion=champion_scores is not None)
     passed = decision.passed and not champion_problems
     reasons = champion_problems + decision.reasons if champion_problems else decision.reasons
+    summary = f"No deploy: {champion_problems[0]}." if champion_problems else decision.summary
+    metrics = {name: estimate.value for name, estimate in estimates.items()}
+    if champion is not None and champion_scores is not None:
+        champion["metrics"] = {name: estimate.champion for name, estimate in estimates.items()}
     predictions_path = outputs / HOLDOUT_PREDICTIONS
     candidate.predictions.to_csv(predictions_path)
-    decision_dict = decision.to_dict()
     evaluation = {
         "run_id": training["run_id"],
         "model_uri": training["model_uri"],
@@ -166,28 +201,30 @@ def main() -> int:
         "holdout_rows": len(x_test),
         "task": config.data.task,
         "positive_class": config.data.positive_class,
-        "metrics": _finite_or_none(candidate.metrics),
+        "metrics": metrics,
         "thresholds": config.gate.thresholds,
         "champion_tolerance": config.gate.champion_tolerance,
+        "gate": {
+            "rule": config.gate.rule,
+            "threshold_on": config.gate.threshold_on,
+            "confidence": config.gate.confidence,
+            "bootstrap_resamples": config.gate.bootstrap_resamples,
+            "seed": config.split.seed,
+        },
+        "gate_changes": gate_changes,
         "champion": champion,
         "decision": "passed" if passed else "rejected",
         "deploy": passed,
+        "summary": summary,
         "reasons": reasons,
-        "checks": [
-            {**check, **_finite_or_none({k: check[k] for k in ("value", "champion", "delta")})}
-            for check in decision_dict["checks"]
-        ],
+        "checks": decision.to_dict()["checks"],
         "predictions_file": HOLDOUT_PREDICTIONS,
         "predictions_sha256": file_sha256(predictions_path),
     }
     report = evaluation_markdown(evaluation)
 
     with tracking_errors(uri), mlflow.start_run(run_id=training["run_id"]):
-        mlflow.log_metrics({f"test_{k}": v for k, v in candidate.metrics.items()})
-        if champion and champion["metrics"]:
-            mlflow.log_metrics(
-                {f"champion_{k}": v for k, v in champion["metrics"].items() if v is not None}
-            )
+        mlflow.log_metrics(_metrics_to_log(estimates))
         mlflow.set_tags(
             {
                 "gate.decision": evaluation["decision"],
@@ -208,7 +245,7 @@ def main() -> int:
             "decision": evaluation["decision"],
             "deploy": str(passed).lower(),
             "run_id": training["run_id"],
-            **{k: f"{v:.4f}" for k, v in candidate.metrics.items() if not math.isnan(v)},
+            **{k: f"{v:.4f}" for k, v in metrics.items() if v is not None},
         }
     )
     print(report)

@@ -18,6 +18,8 @@ child). Sections:
   pr          a pull request's pipeline run and pr-comment.yml under act (warm), per job, and
               the estimated time from opening the pull request to its comment on GitHub
               (benchmarks/pr_feedback.py)
+  gate        the gate's paired bootstrap: 1000 resamples of every metric, candidate and
+              champion, on 200,000 held-out rows (benchmarks/gate_bootstrap.py)
 
 Sizes 100k and 1m are generated from the bundled data at run time (benchmarks/datagen.py).
 Project copies get the least strict gate thresholds, so deploy always does its full work.
@@ -55,13 +57,14 @@ import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
 from benchmarks.datagen import SIZES, suite_ranges, synthesize  # noqa: E402
+from benchmarks.gate_bootstrap import bench_gate  # noqa: E402
 from benchmarks.pr_feedback import bench_pr_feedback  # noqa: E402
 from benchmarks.predict_inprocess import request_rows  # noqa: E402
 from mlops.config import load_config  # noqa: E402
 from mlops.metrics import METRICS  # noqa: E402
 from mlops.serving import model_server, request_body  # noqa: E402
 
-SECTIONS = ("overhead", "validation", "setup", "serving", "pr")
+SECTIONS = ("overhead", "validation", "setup", "serving", "pr", "gate")
 PYTHON = sys.executable
 # Not resolved: the venv's own bin/, where mlflow, uv and uvicorn are.
 VENV_BIN = Path(sys.executable).parent
@@ -760,6 +763,15 @@ def targets(results: dict[str, Any]) -> list[Target]:
             240.0,
             "s",
         ),
+        *(
+            Target(
+                f"gate bootstrap, 1000 resamples x 200k rows, {case.replace('_', ' with ')}",
+                _get(results, "gate", case, "seconds"),
+                5.0,
+                "s",
+            )
+            for case in ("classification", "classification_ties", "regression")
+        ),
     ]
 
 
@@ -917,6 +929,18 @@ def report(results: dict[str, Any], meta: dict[str, Any]) -> str:
             f"+ {pr['install_seconds']:.0f} s assumed install in each of 2 installing stages = "
             f"{pr['opened_to_comment_estimate_seconds']:.0f} s from opening to the comment",
         ]
+    if "gate" in results:
+        gate = results["gate"]
+        parts += [
+            "",
+            f"6. Gate bootstrap: {gate['resamples']} paired resamples of {gate['rows']:,} "
+            f"held-out rows on {gate['cpus']} CPUs: "
+            + "; ".join(
+                f"{case.replace('_', ' with ')} ({len(r['metrics'])} metrics) {r['seconds']:.2f} s"
+                for case, r in gate.items()
+                if isinstance(r, dict)
+            ),
+        ]
     rows = [
         [
             t.name,
@@ -1020,6 +1044,9 @@ def main() -> int:
             if "pr" in args.sections:
                 progress("pr: a push for the champion, then a pull request and its comment")
                 results["pr"] = bench_pr_feedback()
+            if "gate" in args.sections:
+                progress("gate: paired bootstrap on 200,000 held-out rows")
+                results["gate"] = bench_gate(args.repeats)
         except BenchmarkError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2

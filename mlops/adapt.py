@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from mlops.config import GateSection
 from mlops.errors import PipelineError
 from mlops.metrics import METRICS, Task
 
@@ -31,6 +32,11 @@ POSITIVE_LABELS = ("1", "yes", "y", "true", "t", "positive", "pos")
 BASELINE_MAX_ROWS = 20_000
 BASELINE_FOLDS = 5
 GATED = {"classification": ("roc_auc", "f1"), "regression": ("r2", "rmse")}
+# The drafted gate spells out the comparison settings, at their defaults.
+GATE_DEFAULTS = {
+    key: GateSection.model_fields[key].default
+    for key in ("rule", "threshold_on", "confidence", "bootstrap_resamples")
+}
 REPORTED = {
     "classification": ["roc_auc", "f1", "precision", "recall", "accuracy", "log_loss"],
     "regression": ["rmse", "mae", "r2"],
@@ -388,7 +394,7 @@ def propose_gate(baseline: dict[str, tuple[float, float]], task: Task) -> dict[s
         # Rounded towards the easier side, so the baseline itself passes.
         thresholds[name] = _outward(value, up=not metric.greater_is_better, integer=False)
         tolerances[name] = max(_outward(std, up=True, integer=False), 0.001)
-    return {"thresholds": thresholds, "champion_tolerance": tolerances}
+    return {**GATE_DEFAULTS, "thresholds": thresholds, "champion_tolerance": tolerances}
 
 
 def render_config(
@@ -468,6 +474,14 @@ def render_config(
         "# Thresholds sit two standard deviations below the mean (above, for errors),",
         "# tolerances at one. Set them from what your users need.",
         "gate:",
+        "  # How a candidate is compared with the champion, on paired bootstrap intervals",
+        "  # over the held-out rows (README.md#the-gate). non_inferiority: refuse only when",
+        "  # the interval shows it worse than the champion beyond the tolerance; point:",
+        "  # compare the point estimates; superiority: deploy only on a shown improvement.",
+        f"  rule: {gate['rule']}",
+        f"  threshold_on: {gate['threshold_on']}  # value | lower_bound (the interval's worse end)",
+        f"  confidence: {gate['confidence']}",
+        f"  bootstrap_resamples: {gate['bootstrap_resamples']}  # seeded by split.seed; 0: off",
         "  thresholds:  # minimum to deploy (maximum where lower is better: log_loss, rmse, mae)",
         *[f"    {k}: {_flow(v)}" for k, v in gate["thresholds"].items()],
         "  champion_tolerance:  # how much worse than the current champion a candidate may be",

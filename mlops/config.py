@@ -4,6 +4,7 @@ import hashlib
 import json
 import math
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +12,15 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mlops.errors import PipelineError
+from mlops.gate import GateSettings, Rule, ThresholdOn
 from mlops.metrics import METRICS, Task, metrics_for
 from mlops.modeling import ESTIMATOR_NAMES, ESTIMATORS, build_pipeline
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "config.yaml"
 CONFIG_ENV_VAR = "PIPELINE_CONFIG"
+# Fewer resamples make the ends of a 95% percentile interval jump between reruns.
+MIN_RESAMPLES = 200
 
 
 class _Section(BaseModel):
@@ -92,6 +96,33 @@ class ModelSection(_Section):
 class GateSection(_Section):
     thresholds: dict[str, float]
     champion_tolerance: dict[str, float] = Field(default_factory=dict)
+    # Meanings in mlops/gate.py and README.md#the-gate.
+    rule: Rule = "non_inferiority"
+    threshold_on: ThresholdOn = "value"
+    confidence: float = Field(default=0.95, ge=0.5, lt=1)
+    # 0 turns the intervals off (only with rule: point and threshold_on: value).
+    bootstrap_resamples: int = Field(default=1000, ge=0)
+
+    @model_validator(mode="after")
+    def _intervals_when_needed(self) -> "GateSection":
+        if self.bootstrap_resamples == 0:
+            if self.rule != "point" or self.threshold_on != "value":
+                raise ValueError(
+                    "bootstrap_resamples is 0, but rule "
+                    f"{self.rule!r} / threshold_on {self.threshold_on!r} need intervals; "
+                    "use rule: point and threshold_on: value, or 1000 resamples"
+                )
+        elif self.bootstrap_resamples < MIN_RESAMPLES:
+            raise ValueError(
+                f"bootstrap_resamples is {self.bootstrap_resamples}; expected 0 (off) or "
+                f"at least {MIN_RESAMPLES} for a stable {self.confidence:.0%} interval"
+            )
+        return self
+
+    def settings(self) -> GateSettings:
+        return GateSettings(
+            self.rule, self.threshold_on, self.confidence, self.thresholds, self.champion_tolerance
+        )
 
     @field_validator("thresholds")
     @classmethod
@@ -225,3 +256,45 @@ def config_sha256(config: Config) -> str:
     """A digest of the settings (not the file's comments or layout) a model was trained with."""
     canonical = json.dumps(config.model_dump(mode="json"), sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def gate_at_revision(revision: str, config_path: str | Path | None = None) -> GateSection:
+    """The `gate` section of the config file as committed at a git revision (the base branch
+    of a pull request). A shallow checkout may lack the commit: it is fetched once from origin.
+    Any problem raises one `PipelineError`."""
+    path = resolve_config_path(config_path)
+    spec = f"{revision}:./{path.name}"
+
+    def show() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["git", "show", spec], cwd=path.parent, capture_output=True, text=True, check=False
+        )
+
+    shown = show()
+    if shown.returncode != 0:
+        try:
+            subprocess.run(
+                ["git", "fetch", "--quiet", "--no-tags", "--depth=1", "origin", revision],
+                cwd=path.parent,
+                capture_output=True,
+                check=False,
+                timeout=60,
+            )
+        except subprocess.TimeoutExpired:
+            pass  # reported below as the revision that could not be read
+        shown = show()
+    if shown.returncode != 0:
+        detail = shown.stderr.strip().splitlines()[-1:] or ["git show failed"]
+        raise PipelineError(f"{path.name} at {revision}: could not be read ({detail[0]})")
+    try:
+        raw = yaml.safe_load(shown.stdout)
+        return GateSection.model_validate(raw["gate"])
+    except (yaml.YAMLError, TypeError, KeyError) as error:
+        raise PipelineError(
+            f"{path.name} at {revision}: no readable gate section ({error})"
+        ) from None
+    except ValidationError as error:
+        problems = "; ".join(_describe(item) for item in error.errors())
+        raise PipelineError(
+            f"{path.name} at {revision}: invalid gate section: {problems}"
+        ) from None

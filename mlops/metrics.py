@@ -1,9 +1,14 @@
-"""The metrics the pipeline knows: the task each serves, its range, and which way is better."""
+"""The metrics the pipeline knows: the task each serves, its range, and which way is better.
+
+Each metric is computed two ways: by scikit-learn on the rows (the reported value), and from
+weighted sums (`Sums`) so that a thousand bootstrap resamples cost a few array products instead
+of a thousand scikit-learn calls (mlops/bootstrap.py). Tests hold the two equal.
+"""
 
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from sklearn import metrics as skm
@@ -22,6 +27,57 @@ class Metric:
     # (y_true, y_pred, y_score) -> value. Classification: boolean labels (True = positive
     # class) and positive-class scores. Regression: numbers, and y_score is y_pred.
     compute: Callable[[np.ndarray, np.ndarray, np.ndarray], float]
+    # Sums -> values, one per resample (arrays of the same shape as the sums).
+    from_sums: Callable[[Any], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Sums:
+    """Weighted sums over the rows of one resample (one entry per resample).
+
+    Classification: `positives`/`negatives` row counts, `true_positives`, `false_positives`,
+    `ordered_pairs` (positive-negative pairs the scores order correctly, ties counting half)
+    and `log_loss_total`. Regression: `rows`, `squared_error`, `absolute_error`, `target`,
+    `target_squared`. Fields of the other task are None.
+    """
+
+    positives: Any = None
+    negatives: Any = None
+    true_positives: np.ndarray | None = None
+    false_positives: np.ndarray | None = None
+    ordered_pairs: np.ndarray | None = None
+    log_loss_total: np.ndarray | None = None
+    rows: Any = None
+    squared_error: np.ndarray | None = None
+    absolute_error: np.ndarray | None = None
+    target: np.ndarray | None = None
+    target_squared: np.ndarray | None = None
+
+
+def _ratio(numerator: np.ndarray, denominator: Any) -> np.ndarray:
+    """numerator / denominator, 0 where the denominator is 0 (scikit-learn's zero_division=0)."""
+    numerator = np.asarray(numerator, dtype="float64")
+    denominator = np.broadcast_to(np.asarray(denominator, dtype="float64"), numerator.shape)
+    return np.divide(numerator, denominator, out=np.zeros_like(numerator), where=denominator != 0)
+
+
+def _f1_from_sums(s: Sums) -> np.ndarray:
+    false_negatives = s.positives - s.true_positives
+    return _ratio(2 * s.true_positives, 2 * s.true_positives + s.false_positives + false_negatives)
+
+
+def _roc_auc_from_sums(s: Sums) -> np.ndarray:
+    pairs = np.asarray(s.positives * s.negatives, dtype="float64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(pairs > 0, s.ordered_pairs / pairs, math.nan)
+
+
+def _r2_from_sums(s: Sums) -> np.ndarray:
+    spread = s.target_squared - s.target**2 / s.rows
+    # Constant target (up to rounding): undefined, as in the row-wise metric.
+    constant = spread <= 1e-12 * np.maximum(s.target_squared, 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(constant, math.nan, 1.0 - s.squared_error / spread)
 
 
 def _roc_auc(y_true: np.ndarray, _y_pred: np.ndarray, y_score: np.ndarray) -> float:
@@ -41,7 +97,7 @@ def _r2(y_true: np.ndarray, y_pred: np.ndarray, _y_score: np.ndarray) -> float:
 METRICS: dict[str, Metric] = {
     metric.name: metric
     for metric in (
-        Metric("roc_auc", "classification", True, 0.0, 1.0, _roc_auc),
+        Metric("roc_auc", "classification", True, 0.0, 1.0, _roc_auc, _roc_auc_from_sums),
         Metric(
             "f1",
             "classification",
@@ -49,6 +105,7 @@ METRICS: dict[str, Metric] = {
             0.0,
             1.0,
             lambda t, p, _s: float(skm.f1_score(t, p, zero_division=0)),
+            _f1_from_sums,
         ),
         Metric(
             "precision",
@@ -57,6 +114,7 @@ METRICS: dict[str, Metric] = {
             0.0,
             1.0,
             lambda t, p, _s: float(skm.precision_score(t, p, zero_division=0)),
+            lambda s: _ratio(s.true_positives, s.true_positives + s.false_positives),
         ),
         Metric(
             "recall",
@@ -65,6 +123,7 @@ METRICS: dict[str, Metric] = {
             0.0,
             1.0,
             lambda t, p, _s: float(skm.recall_score(t, p, zero_division=0)),
+            lambda s: _ratio(s.true_positives, s.positives),
         ),
         Metric(
             "accuracy",
@@ -73,6 +132,9 @@ METRICS: dict[str, Metric] = {
             0.0,
             1.0,
             lambda t, p, _s: float(skm.accuracy_score(t, p)),
+            lambda s: _ratio(
+                s.true_positives + s.negatives - s.false_positives, s.positives + s.negatives
+            ),
         ),
         Metric(
             "log_loss",
@@ -81,6 +143,7 @@ METRICS: dict[str, Metric] = {
             0.0,
             math.inf,
             lambda t, _p, s: float(skm.log_loss(t, s, labels=[False, True])),
+            lambda s: _ratio(s.log_loss_total, s.positives + s.negatives),
         ),
         Metric(
             "rmse",
@@ -89,6 +152,7 @@ METRICS: dict[str, Metric] = {
             0.0,
             math.inf,
             lambda t, p, _s: float(skm.root_mean_squared_error(t, p)),
+            lambda s: np.sqrt(_ratio(s.squared_error, s.rows)),
         ),
         Metric(
             "mae",
@@ -97,8 +161,9 @@ METRICS: dict[str, Metric] = {
             0.0,
             math.inf,
             lambda t, p, _s: float(skm.mean_absolute_error(t, p)),
+            lambda s: _ratio(s.absolute_error, s.rows),
         ),
-        Metric("r2", "regression", True, -math.inf, 1.0, _r2),
+        Metric("r2", "regression", True, -math.inf, 1.0, _r2, _r2_from_sums),
     )
 }
 

@@ -11,6 +11,7 @@ from mlflow.types import ColSpec, Schema
 from mlflow.types.schema import AnyType
 from sklearn.pipeline import Pipeline
 
+from mlops.bootstrap import Predictions
 from mlops.errors import PipelineError
 from mlops.metrics import Task, compute_metrics
 
@@ -24,6 +25,24 @@ class Scores:
     predictions: pd.DataFrame
     metrics: dict[str, float]
 
+    def for_metrics(self, task: Task, positive_class: str | None) -> Predictions:
+        """The predictions as the metrics take them (see mlops.bootstrap.Predictions)."""
+        predicted = self.predictions["prediction"]
+        if task == "regression":
+            numbers = predicted.to_numpy(dtype="float64")
+            return Predictions(numbers, numbers)
+        return Predictions(
+            (predicted.astype(str) == positive_class).to_numpy(dtype=bool),
+            self.predictions["probability"].to_numpy(dtype="float64"),
+        )
+
+
+def true_values(y: pd.Series, task: Task, positive_class: str | None) -> np.ndarray:
+    """The target as the metrics take it: numbers, or True for the positive class."""
+    if task == "regression":
+        return y.to_numpy(dtype="float64")
+    return (y.astype("string") == positive_class).to_numpy(dtype=bool)
+
 
 def score(
     model: Pipeline,
@@ -35,8 +54,8 @@ def score(
 ) -> Scores:
     """Predictions for the rows and the named metrics against their true values."""
     predicted = model.predict(x)
+    y_true = true_values(y, task, positive_class)
     if task == "regression":
-        y_true = y.to_numpy(dtype="float64")
         y_pred = np.asarray(predicted, dtype="float64")
         columns = {"prediction": y_pred}
         metrics = compute_metrics(metric_names, y_true, y_pred, y_pred)
@@ -47,7 +66,6 @@ def score(
                 f"data.positive_class {positive_class!r} is not a class the model knows ({classes})"
             )
         probability = model.predict_proba(x)[:, classes.index(positive_class)]
-        y_true = (y.astype("string") == positive_class).to_numpy(dtype=bool)
         y_pred = np.asarray(predicted).astype(str) == positive_class
         columns = {"prediction": predicted, "probability": probability}
         metrics = compute_metrics(metric_names, y_true, y_pred, probability)

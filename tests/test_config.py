@@ -90,6 +90,27 @@ def test_fixture_configs_are_valid(fixture):
             "gate.thresholds names ['roc_auc'], which are not in metrics",
         ),
         (
+            lambda c: c["gate"].update(rule="majority"),
+            "gate.rule: Input should be 'point', 'non_inferiority' or 'superiority'",
+        ),
+        (
+            lambda c: c["gate"].update(threshold_on="upper_bound"),
+            "gate.threshold_on: Input should be 'value' or 'lower_bound'",
+        ),
+        (
+            lambda c: c["gate"].update(confidence=1.0),
+            "gate.confidence: Input should be less than 1",
+        ),
+        (
+            lambda c: c["gate"].update(bootstrap_resamples=50),
+            "gate: bootstrap_resamples is 50; expected 0 (off) or at least 200",
+        ),
+        (
+            lambda c: c["gate"].update(bootstrap_resamples=0),
+            "gate: bootstrap_resamples is 0, but rule 'non_inferiority' / threshold_on 'value' "
+            "need intervals",
+        ),
+        (
             lambda c: c["data"].update(categorical_features=[CATEGORY, TARGET]),
             f"the target {TARGET!r} is also listed as a feature",
         ),

@@ -1,6 +1,7 @@
 """The real scripts on fixture projects' data with a real (temporary) MLflow store."""
 
 import json
+import subprocess
 
 import mlflow
 import pandas as pd
@@ -25,9 +26,12 @@ EVALUATION_KEYS = {
     "metrics",
     "thresholds",
     "champion_tolerance",
+    "gate",
+    "gate_changes",
     "champion",
     "decision",
     "deploy",
+    "summary",
     "reasons",
     "checks",
     "predictions_file",
@@ -142,6 +146,69 @@ def test_retrained_model_is_compared_with_champion_and_promoted(deployed, tmp_pa
     evaluation = json.loads((project.outputs / "evaluation.json").read_text())
     assert evaluation["champion"]["version"] == "2", evaluation["reasons"]
     assert evaluation["champion"]["metrics"]["roc_auc"] is not None, evaluation["reasons"]
+
+
+def test_evaluation_reports_paired_intervals_reproducibly(deployed, tmp_path):
+    project = copy_of(deployed, tmp_path)
+    run_ok(project, "train_model.py")
+    report = run_ok(project, "evaluate_model.py")
+    first = json.loads((project.outputs / "evaluation.json").read_text())
+    assert first["gate"] == {
+        "rule": "non_inferiority",
+        "threshold_on": "value",
+        "confidence": 0.95,
+        "bootstrap_resamples": 1000,
+        "seed": project.config()["split"]["seed"],
+    }
+    for check in first["checks"]:
+        low, high = check["interval"]["low"], check["interval"]["high"]
+        assert low <= check["value"] <= high and low < high, check
+        # The same model on the same rows: the paired difference is exactly zero.
+        assert check["delta_interval"] == {"low": 0.0, "high": 0.0}, check
+        assert check["verdict"] == "no detectable difference"
+    assert first["summary"].startswith("Deploy: every threshold holds")
+    assert "\n✅ **Gate passed: deploy.** every threshold holds" in report
+    assert "| Δ candidate − champion (95% CI) |" in report
+
+    run = MlflowClient(project.tracking_uri).get_run(first["run_id"])
+    roc_auc = next(c for c in first["checks"] if c["metric"] == "roc_auc")
+    assert run.data.metrics["test_roc_auc_low"] == pytest.approx(roc_auc["interval"]["low"])
+    assert run.data.metrics["delta_roc_auc_high"] == 0.0
+
+    run_ok(project, "evaluate_model.py")  # seeded: the same numbers again
+    again = json.loads((project.outputs / "evaluation.json").read_text())
+    assert again["checks"] == first["checks"]
+
+
+def test_pull_request_that_loosens_the_gate_is_flagged(deployed, tmp_path):
+    project = copy_of(deployed, tmp_path)
+    git = lambda *args: subprocess.run(  # noqa: E731
+        ["git", *args], cwd=project.root, check=True, capture_output=True, text=True
+    )
+    git("init", "-q")
+    git("add", project.config_path.name)
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "base")
+    config = project.config()
+    config["gate"]["thresholds"]["roc_auc"] -= 0.1
+    config["gate"]["champion_tolerance"].pop("f1")
+    config["gate"]["confidence"] = 0.99  # a wider interval forgives more under non_inferiority
+    project.write_config(config)
+
+    report = run_ok(project, "evaluate_model.py", "--base-ref", "HEAD")
+    changes = json.loads((project.outputs / "evaluation.json").read_text())["gate_changes"]
+    assert changes["base_ref"] == "HEAD" and "error" not in changes
+    assert [line.split(" ")[0] for line in changes["loosened"]] == [
+        "gate.thresholds.roc_auc",
+        "gate.champion_tolerance.f1",
+        "gate.confidence",
+    ]
+    lines = report.splitlines()
+    lines = lines[next(i for i, line in enumerate(lines) if line.startswith("## Evaluation")) :]
+    assert lines[1] == "⚠️ **This pull request loosens the gate** (compared with the base branch):"
+    assert lines[2].startswith("- gate.thresholds.roc_auc lowered from 0.")
+
+    unknown = run_ok(project, "evaluate_model.py", "--base-ref", "0" * 40)
+    assert "⚠️ The gate could not be compared with the base branch's: config.yaml at 0000" in unknown
 
 
 def test_threshold_above_reach_rejects_and_registry_is_untouched(deployed, tmp_path):

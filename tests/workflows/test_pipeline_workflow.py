@@ -180,6 +180,25 @@ def test_image_publishing_is_opt_in():
     assert publish["if"] == "vars.PUBLISH_IMAGE == 'true'" and publish["needs"] == "deploy"
 
 
+def test_code_owners_guard_the_gate_and_the_workflows():
+    owners = {}
+    for line in (REPO / ".github" / "CODEOWNERS").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            pattern, *names = line.split()
+            owners[pattern] = names
+    for path in ("/config.yaml", "/.github/", "/mlops/gate.py"):
+        assert owners.get(path), f"CODEOWNERS names no owner for {path}"
+    # The placeholder is the one the README tells forkers to replace.
+    readme = (REPO / "README.md").read_text()
+    assert {name for names in owners.values() for name in names} == {"@your-github-username"}
+    assert "@your-github-username" in readme and "Require review from Code Owners" in readme
+    # The evaluation compares the pull request's gate with its base branch's.
+    steps = load(REPO / PIPELINE)["jobs"]["train-evaluate"]["steps"]
+    evaluate = next(step for step in steps if step.get("id") == "evaluate")
+    assert evaluate["env"]["BASE_REF"] == "${{ github.event.pull_request.base.sha }}"
+    assert steps[0]["with"]["fetch-depth"] == 2
+
+
 # ---------------------------------------------------------------- act runs
 
 
@@ -308,17 +327,25 @@ def test_champion_persists_across_pushes_and_rollback(tmp_path):
     assert last["reason"] == "v2 misbehaves" and last["actor"]
 
 
-def raise_threshold(repo: Path) -> None:
+def raise_a_threshold_widen_a_tolerance(repo: Path) -> None:
     project = Project(repo)
     config = project.config()
     metric = next(iter(config["gate"]["thresholds"]))
     config["gate"]["thresholds"][metric] = 0.99
+    tolerances = config["gate"]["champion_tolerance"]
+    tolerances[metric] = tolerances[metric] + 0.5
     project.write_config(config)
 
 
 def break_an_expectation(repo: Path) -> None:
     data = Project(repo).data_path
     data.write_text("\n".join(set_field(data.read_text().splitlines(), 1, "age", "250")) + "\n")
+
+
+def git_head(repo: Path) -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def commit(repo: Path, edit, message: str) -> str:
@@ -329,9 +356,7 @@ def commit(repo: Path, edit, message: str) -> str:
         f"git -c user.name=test -c user.email=test@example.invalid commit -qm '{message}'",
     ):
         subprocess.run(command, shell=True, cwd=repo, check=True)
-    return subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
-    ).stdout.strip()
+    return git_head(repo)
 
 
 def pull_request_comment(repo: Path, github: Path, pull: ActResult, head: str, run_dir: Path):
@@ -364,24 +389,31 @@ def pull_request_comment(repo: Path, github: Path, pull: ActResult, head: str, r
 
 @pytest.mark.slow
 def test_fork_pull_requests_are_compared_with_the_champion_and_commented(tmp_path):
-    """After a deploy, a fork's pull request that raises a threshold is compared with the
-    champion, never deploys, and gets the comment through pr-comment.yml; its next commit
-    breaks the data, and the same comment then says where the run stopped."""
+    """After a deploy, a fork's pull request that raises a threshold (and widens a tolerance,
+    which loosens the gate) is compared with the champion, never deploys, and gets the
+    comment through pr-comment.yml; its next commit breaks the data, and the same comment then
+    says where the run stopped."""
     repo = repository_copy(tmp_path / "repo")
     github = tmp_path / "github"
     env = github_env(github)
     push = run_pipeline(repo, tmp_path / "push", "push", PUSH_EVENT, env=env)
     assert push.returncode == 0 and results(push)["deploy"] == "success", push.report()
 
+    base = git_head(repo)
+
     def pull_request(head: str) -> dict:
         fork = {"full_name": "someone/ml-project-fork"}
         return {
             "number": 7,
-            "pull_request": {"number": 7, "head": {"sha": head, "repo": fork}},
+            "pull_request": {
+                "number": 7,
+                "head": {"sha": head, "repo": fork},
+                "base": {"sha": base, "repo": REPOSITORY},
+            },
             "repository": REPOSITORY,
         }
 
-    head = commit(repo, raise_threshold, "raise a threshold")
+    head = commit(repo, raise_a_threshold_widen_a_tolerance, "raise a threshold")
     pull = run_pipeline(repo, tmp_path / "pr1", "pull_request", pull_request(head), env=env)
     assert pull.returncode == 0, pull.report()
     jobs = results(pull)
@@ -389,8 +421,11 @@ def test_fork_pull_requests_are_compared_with_the_champion_and_commented(tmp_pat
     summary = pull.job("train-evaluate").summary
     assert "Gate failed" in summary and "champion (v1)" in summary, summary
     assert re.search(r"\w+ is 0\.\d+, minimum allowed is 0\.9900", summary), summary
+    loosening = "⚠️ **This pull request loosens the gate** (compared with the base branch):"
+    assert loosening in summary and "champion_tolerance" in summary, summary
     [comment] = pull_request_comment(repo, github, pull, head, tmp_path / "comment1")
     assert comment["body"].startswith("<!-- model-evaluation -->")
+    assert loosening in comment["body"], comment["body"]
     assert "champion (v1)" in comment["body"] and "A pull request never deploys" in comment["body"]
 
     head = commit(repo, break_an_expectation, "break the data")
