@@ -9,7 +9,14 @@ from mlops.cli import parse_args, script_parser
 from mlops.config import load_config
 from mlops.data import load_dataset
 from mlops.errors import run_script
-from mlops.handoff import VALIDATION_FILE, github_output, github_summary, outputs_dir, write_json
+from mlops.handoff import (
+    VALIDATION_FILE,
+    github_output,
+    github_run_url,
+    github_summary,
+    outputs_dir,
+    write_json,
+)
 from mlops.validation import summary_markdown, validate_frame
 
 
@@ -24,7 +31,10 @@ def main() -> int:
 
     result_path = outputs_dir(config) / VALIDATION_FILE
     write_json(result_path, report.result)
-    summary = summary_markdown(report, os.path.relpath(data_path, config.root))
+    suite_path = f"gx/expectations/{config.data.expectation_suite}.json"
+    summary = summary_markdown(
+        report, os.path.relpath(data_path, config.root), suite_path, github_run_url()
+    )
     github_summary(summary)
     github_output({"valid": str(report.success).lower(), "failed": str(len(report.failed))})
 

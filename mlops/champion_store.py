@@ -35,7 +35,7 @@ from mlflow.tracking import MlflowClient
 from mlops.config import Config
 from mlops.errors import PipelineError
 from mlops.github_releases import Releases
-from mlops.handoff import outputs_dir, write_json
+from mlops.handoff import github_run_url, outputs_dir, write_json
 from mlops.registry import champion_version, directory_sha256, download_model
 from mlops.tracking import (
     EMBEDDED_ARTIFACTS,
@@ -214,11 +214,6 @@ def version_manifest(config: Config, client: MlflowClient, version: str) -> dict
     }
 
 
-def _run_url() -> str | None:
-    parts = [os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")]
-    return f"{parts[0]}/{parts[1]}/actions/runs/{parts[2]}" if all(parts) else None
-
-
 def _tar_directory(directory: Path, archive: Path) -> None:
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(directory, arcname="model")
@@ -270,7 +265,7 @@ def publish(config: Config, releases: Releases, event: str, actor: str, reason: 
             manifest = version_manifest(config, client, version) | {
                 "deployed_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "deployed_by": actor,
-                "run_url": _run_url(),
+                "run_url": github_run_url(),
             }
             model_dir = download_model(f"models:/{name}/{version}", scratch / "model")
             if directory_sha256(model_dir) != manifest["model_sha256"]:
@@ -304,7 +299,7 @@ def publish(config: Config, releases: Releases, event: str, actor: str, reason: 
                 "actor": actor,
                 "reason": reason,
                 "at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "run_url": _run_url(),
+                "run_url": github_run_url(),
             }
         )
         new_pointer = {

@@ -48,6 +48,17 @@ def github_output(values: dict[str, str]) -> None:
             handle.writelines(f"{key}={value}\n" for key, value in values.items())
 
 
+def on_pull_request() -> bool:
+    """Whether this is a GitHub Actions run for a pull request (which never deploys)."""
+    return os.environ.get("GITHUB_EVENT_NAME", "").startswith("pull_request")
+
+
+def github_run_url() -> str | None:
+    """This workflow run's page on GitHub Actions; None outside it."""
+    parts = [os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")]
+    return f"{parts[0]}/{parts[1]}/actions/runs/{parts[2]}" if all(parts) else None
+
+
 def github_summary(markdown: str) -> None:
     """Append to the job summary on GitHub Actions; a no-op outside it."""
     target = os.environ.get("GITHUB_STEP_SUMMARY")

@@ -4,6 +4,28 @@ from typing import Any
 
 from mlops.metrics import METRICS
 
+# A table cell holds at most this many characters of data.
+MAX_CELL = 200
+# Markdown and HTML that text from the data must not trigger; "@" would notify a user.
+_MARKDOWN_SPECIAL = str.maketrans(
+    {
+        **{c: "\\" + c for c in "\\|`*_[]"},
+        **{"<": "&lt;", ">": "&gt;", "&": "&amp;", "@": "&#64;", "\n": " ", "\r": " "},
+    }
+)
+
+
+def cell(text: str, code: bool = False) -> str:
+    """Text from the data, safe inside a markdown table: no `|` ends the cell, no backtick,
+    emphasis, link, tag, entity or mention takes effect, no line break splits the row; long
+    text is cut."""
+    text = str(text)
+    if len(text) > MAX_CELL:
+        text = text[: MAX_CELL - 1] + "…"
+    if code:  # shown as code: only the backtick and the pipe need care
+        return "`" + text.replace("`", "'").replace("|", "\\|").replace("\n", " ") + "`"
+    return text.translate(_MARKDOWN_SPECIAL)
+
 
 def _number(value: float | None, signed: bool = False) -> str:
     if value is None:
@@ -54,9 +76,18 @@ def evaluation_markdown(evaluation: dict[str, Any], heading: str = "##") -> str:
     gate = evaluation["gate"]
     confidence = f"{gate['confidence']:.0%}"
     summary = evaluation["summary"].split(": ", 1)[-1]
-    verdict = (
-        "✅ **Gate passed: deploy.**" if evaluation["deploy"] else "❌ **Gate failed: no deploy.**"
-    )
+    if evaluation.get("pull_request"):  # a pull request never deploys; its merge may
+        verdict = (
+            "✅ **Gate passed: would deploy after merge.**"
+            if evaluation["deploy"]
+            else "❌ **Gate failed: would not deploy after merge.**"
+        )
+    else:
+        verdict = (
+            "✅ **Gate passed: deploy.**"
+            if evaluation["deploy"]
+            else "❌ **Gate failed: no deploy.**"
+        )
     resamples = gate["bootstrap_resamples"]
     method = (
         f"{resamples} paired bootstrap resamples, seed {gate['seed']}"

@@ -31,6 +31,7 @@ EVALUATION_KEYS = {
     "champion",
     "decision",
     "deploy",
+    "pull_request",
     "summary",
     "reasons",
     "checks",

@@ -419,7 +419,8 @@ def test_fork_pull_requests_are_compared_with_the_champion_and_commented(tmp_pat
     jobs = results(pull)
     assert jobs["deploy"] == "skipped" and jobs["pr-report"] == "success", pull.report()
     summary = pull.job("train-evaluate").summary
-    assert "Gate failed" in summary and "champion (v1)" in summary, summary
+    assert "Gate failed: would not deploy after merge" in summary, summary
+    assert "champion (v1)" in summary, summary
     assert re.search(r"\w+ is 0\.\d+, minimum allowed is 0\.9900", summary), summary
     loosening = "⚠️ **This pull request loosens the gate** (compared with the base branch):"
     assert loosening in summary and "champion_tolerance" in summary, summary
@@ -435,7 +436,9 @@ def test_fork_pull_requests_are_compared_with_the_champion_and_commented(tmp_pat
     assert jobs["validate"] == "failure" and jobs["pr-report"] == "success", broken.report()
     assert jobs["train-evaluate"] == "skipped" and jobs["deploy"] == "skipped", broken.report()
     summary = broken.job("validate").summary
-    assert "**failed**" in summary and "| age | column values to be between" in summary
+    assert re.search(r"❌ \*\*`[^`]+` failed 1 of \d+ rules\*\*, on 1 column\(s\): `age`", summary)
+    assert "| age | column values to be between" in summary and "**Next:**" in summary
+    assert "the `validation` artifact of [this run](" in summary, summary
     comments = pull_request_comment(repo, github, broken, head, tmp_path / "comment2")
     assert len(comments) == 1, comments  # the same comment, updated in place
     assert (

@@ -1,0 +1,194 @@
+"""What readers see: the evaluation and validation summaries, headline first, and data that
+cannot break or inject into the markdown."""
+
+import re
+
+import pandas as pd
+
+from mlops.report import MAX_CELL, cell, evaluation_markdown
+from mlops.validation import (
+    MAX_TABLE_ROWS,
+    FailedExpectation,
+    ValidationReport,
+    _error,
+    _non_numbers,
+    summary_markdown,
+)
+
+
+def table_cells(row: str) -> list[str]:
+    """A markdown table row split where GitHub splits it: at pipes not escaped."""
+    return [part.strip() for part in re.split(r"(?<!\\)\|", row.strip())[1:-1]]
+
+
+def test_hostile_values_stay_inside_their_cell():
+    hostile = ["a|b", "`rm -rf`", "<script>alert(1)</script>", "line\nbreak", "@octocat", "[x](y)"]
+    for value in hostile:
+        row = f"| {cell(value)} | next |"
+        assert table_cells(row)[1] == "next", row
+        assert "<script" not in row and "@octocat" not in row and "\n" not in row
+    assert len(cell("x" * 10_000)) == MAX_CELL
+    assert cell("a|`b`", code=True) == "`a\\|'b'`"
+
+
+def evaluation(**changes) -> dict:
+    base = {
+        "registered_model": "model",
+        "holdout_rows": 900,
+        "run_id": "abc",
+        "champion": {"version": "3", "run_id": "r3"},
+        "gate": {
+            "rule": "non_inferiority",
+            "threshold_on": "value",
+            "confidence": 0.95,
+            "bootstrap_resamples": 1000,
+            "seed": 42,
+        },
+        "gate_changes": None,
+        "deploy": False,
+        "pull_request": False,
+        "summary": "No deploy: log_loss is 0.4000, worse than the champion's 0.3000 beyond the "
+        "tolerance of 0.0200 (95% interval +0.0800 to +0.1200).",
+        "reasons": ["log_loss is 0.4000, worse than the champion's 0.3000 beyond the tolerance"],
+        "checks": [
+            {
+                "metric": "log_loss",
+                "value": 0.4,
+                "interval": {"low": 0.38, "high": 0.42},
+                "champion": 0.3,
+                "delta": 0.1,
+                "delta_interval": {"low": 0.08, "high": 0.12},
+                "threshold": 0.5,
+                "tolerance": 0.02,
+                "verdict": "worse beyond tolerance",
+                "passed": False,
+                "failed": ["champion"],
+            }
+        ],
+    }
+    return {**base, **changes}
+
+
+def test_evaluation_headline_then_table_then_reasons():
+    lines = evaluation_markdown(evaluation()).splitlines()
+    assert lines[0] == "## Evaluation: `model`"
+    assert lines[1].startswith("❌ **Gate failed: no deploy.** log_loss is 0.4000, worse than")
+    header = next(line for line in lines if line.startswith("| metric"))
+    assert table_cells(header) == [
+        "metric",
+        "candidate (95% CI)",
+        "champion (v3)",
+        "Δ candidate − champion (95% CI)",
+        "threshold",
+        "tolerance",
+        "verdict",
+        "result",
+    ]
+    row = next(line for line in lines if line.startswith("| log_loss"))
+    assert table_cells(row) == [
+        "log_loss",
+        "0.4000 (0.3800 to 0.4200)",
+        "0.3000",
+        "+0.1000 (+0.0800 to +0.1200)",
+        "≤ 0.5000",
+        "0.0200",
+        "worse beyond tolerance",
+        "❌ champion",
+    ]
+    assert lines[-2:] == [
+        "",
+        "- log_loss is 0.4000, worse than the champion's 0.3000 beyond the tolerance",
+    ]
+
+
+def test_pull_request_wording_and_loosening_on_top():
+    changes = {"base_ref": "abc", "loosened": ["gate.thresholds.f1 lowered from 0.5 to 0.4"]}
+    passed = evaluation(
+        deploy=True,
+        pull_request=True,
+        gate_changes=changes,
+        summary="Deploy: every threshold holds, and no compared metric is worse.",
+    )
+    lines = evaluation_markdown(passed).splitlines()
+    assert lines[1] == "⚠️ **This pull request loosens the gate** (compared with the base branch):"
+    assert lines[2] == "- gate.thresholds.f1 lowered from 0.5 to 0.4"
+    assert lines[4].startswith("✅ **Gate passed: would deploy after merge.** every threshold")
+    assert "Why not" not in "\n".join(lines)
+    rejected = evaluation_markdown(evaluation(pull_request=True))
+    assert "❌ **Gate failed: would not deploy after merge.**" in rejected
+    unread = evaluation(gate_changes={"base_ref": "abc", "loosened": [], "error": "no such ref"})
+    assert "⚠️ The gate could not be compared with the base branch's: no such ref" in (
+        evaluation_markdown(unread)
+    )
+
+
+def failure(column: str = "age", **fields) -> FailedExpectation:
+    fields.setdefault("observed", None)
+    return FailedExpectation(column=column, rule="column values to be between", **fields)
+
+
+def test_validation_summary_starts_with_the_count_and_the_columns_and_ends_with_the_next_step():
+    report = ValidationReport(
+        success=False,
+        evaluated=40,
+        failed=[
+            failure(observed="3 unexpected value(s)", examples=["250", "-1"], rows=[4, 9, 12]),
+            failure("income", observed="5 unexpected value(s)", rows=[40, 41]),
+            failure("home|x", examples=["'<b>'"], error="Column values must be of the same type"),
+        ],
+        result={},
+        data_docs=None,
+    )
+    text = summary_markdown(report, "data/x.csv", "gx/expectations/x.json", "https://run")
+    lines = text.splitlines()
+    assert lines[1] == (
+        "❌ **`data/x.csv` failed 3 of 40 rules**, on 3 column(s): `age`, `income`, `home\\|x`."
+    )
+    rows = [table_cells(line) for line in lines if line.startswith("| ") and "---" not in line]
+    assert rows[1] == [
+        "age",
+        "column values to be between",
+        "observed 3 unexpected value(s)",
+        "250, -1",
+        "4, 9, 12",
+    ]
+    assert rows[2][3:] == ["–", "40, 41"]
+    assert rows[3][0] == "home\\|x" and rows[3][2].startswith("could not be evaluated: Column")
+    assert rows[3][3] == "'&lt;b&gt;'"
+    assert lines[-1].startswith("**Next:** if the data is wrong, fix it at its source")
+    assert "the `validation` artifact of [this run](https://run#artifacts)" in lines[-1]
+
+
+def test_validation_summary_lists_a_bounded_number_of_rules():
+    many = [failure(f"c{i}") for i in range(MAX_TABLE_ROWS + 7)]
+    report = ValidationReport(False, len(many), many, {}, "file:///docs/index.html")
+    text = summary_markdown(report, "d.csv", "gx/expectations/d.json")
+    assert len(re.findall(r"\n\| c\d+ \|", text)) == MAX_TABLE_ROWS
+    assert "on 57 column(s): `c0`, `c1`" in text and "`c9` and 47 more." in text
+    assert "…and 7 more rules" in text and "Data Docs (file:///docs/index.html)" in text
+    passed = summary_markdown(ValidationReport(True, 12, [], {}, None), "d.csv", "s.json")
+    assert passed == "## Data validation\n✅ `d.csv` passed all 12 rules of `s.json`."
+
+
+def test_library_errors_are_found_in_both_shapes_of_exception_info():
+    direct = {"raised_exception": True, "exception_message": "boom\ntrace"}
+    by_metric = {
+        "MetricConfigurationID(metric_name='column_values.between.condition')": {
+            "raised_exception": True,
+            "exception_message": "Column values, min_value, and max_value must be of one type.",
+            "exception_traceback": "...",
+        }
+    }
+    assert _error(direct) == "boom"
+    assert _error(by_metric) == "Column values, min_value, and max_value must be of one type."
+    assert _error({"raised_exception": False, "exception_message": None}) is None
+    assert _error(None) is None
+
+
+def test_text_in_a_numeric_column_is_counted_with_its_rows():
+    values = pd.Series(["31", "abc", "40", "abc", None, "n/a"] + ["abc"] * 28)
+    finding, examples, rows = _non_numbers(values)
+    assert finding == "31 value(s) are not numbers"
+    assert examples == ["'abc' ×30", "'n/a' ×1"]
+    assert rows == [1, 3, 5, 6, 7]
+    assert _non_numbers(pd.Series([1.0, None, 3.0])) is None
