@@ -10,19 +10,23 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display in CI
-
-import matplotlib.pyplot as plt
 import mlflow
 import pandas as pd
 from mlflow.tracking import MlflowClient
-from sklearn.metrics import ConfusionMatrixDisplay, PredictionErrorDisplay, RocCurveDisplay
 
-from mlops.bootstrap import Estimate, paired_bootstrap
+from mlops.bootstrap import Estimate, Predictions, paired_bootstrap
+from mlops.charts import (
+    Chart,
+    chart_to_dict,
+    history_chart,
+    precision_recall_chart,
+    predicted_vs_actual_chart,
+    residuals_chart,
+    roc_chart,
+    save_png,
+)
 from mlops.cli import parse_args, script_parser
-from mlops.config import Config, DataSection, gate_at_revision, load_config
+from mlops.config import Config, gate_at_revision, load_config
 from mlops.data import file_sha256, holdout_split, load_dataset
 from mlops.errors import PipelineError, run_script
 from mlops.gate import decide, loosened
@@ -38,7 +42,13 @@ from mlops.handoff import (
     read_json,
     write_json,
 )
-from mlops.registry import champion_version, directory_sha256, download_model, load_sklearn_model
+from mlops.registry import (
+    champion_version,
+    directory_sha256,
+    download_model,
+    load_sklearn_model,
+    metric_history,
+)
 from mlops.report import evaluation_markdown
 from mlops.scoring import Scores, model_inputs, score, true_values
 from mlops.tracking import configure_tracking, tracking_errors
@@ -61,35 +71,49 @@ def _metrics_to_log(estimates: dict[str, Estimate]) -> dict[str, float]:
     return logged
 
 
-def _log_plots(scores: Scores, y_true: Any, data: DataSection, directory: Path) -> None:
-    """The evaluation plots, saved beside evaluation.json and logged to the run."""
-    predicted = scores.predictions["prediction"]
-    if data.task == "regression":
-        plots = {
-            "predicted_vs_actual.png": lambda ax: PredictionErrorDisplay.from_predictions(
-                y_true, predicted, kind="actual_vs_predicted", ax=ax
-            ),
-            "residuals.png": lambda ax: PredictionErrorDisplay.from_predictions(
-                y_true, predicted, kind="residual_vs_predicted", ax=ax
-            ),
-        }
+def _charts(
+    config: Config,
+    truth: Any,
+    models: dict[str, Predictions],
+    history: list[tuple[str, float]],
+) -> list[Chart]:
+    """Candidate against champion (mlops/charts.py), and the metric's recent history."""
+    if config.data.task == "regression":
+        predictions = {name: model.labels for name, model in models.items()}
+        charts = [
+            predicted_vs_actual_chart(truth, predictions),
+            residuals_chart(truth, predictions),
+        ]
     else:
-        is_positive = y_true.astype("string") == data.positive_class
-        plots = {
-            "confusion_matrix.png": lambda ax: ConfusionMatrixDisplay.from_predictions(
-                y_true.astype(str), predicted.astype(str), ax=ax
-            ),
-            "roc_curve.png": lambda ax: RocCurveDisplay.from_predictions(
-                is_positive, scores.predictions["probability"], ax=ax, name="candidate"
-            ),
-        }
-    for name, draw in plots.items():
+        scores = {name: model.scores for name, model in models.items()}
+        charts = [roc_chart(truth, scores), precision_recall_chart(truth, scores)]
+    if len(history) > 1:
+        charts.append(history_chart(_history_metric(config), history))
+    return charts
+
+
+def _history_metric(config: Config) -> str:
+    """The metric the history follows: the first one with a threshold."""
+    return next(iter(config.gate.thresholds), config.metrics[0])
+
+
+def _log_figures(config: Config, charts: list[Chart], scores: Scores, y_test: Any, outputs: Path):
+    """Each chart as <name>.png beside evaluation.json and in the run's evaluation/ folder,
+    and the confusion matrix for classification."""
+    for chart in charts:
+        mlflow.log_artifact(str(save_png(chart, outputs)), "evaluation")
+    if config.data.task == "classification":
+        import matplotlib.pyplot as plt  # save_png has chosen the Agg backend
+        from sklearn.metrics import ConfusionMatrixDisplay
+
         figure, axes = plt.subplots(figsize=(5, 4))
-        draw(axes)
+        ConfusionMatrixDisplay.from_predictions(
+            y_test.astype(str), scores.predictions["prediction"].astype(str), ax=axes
+        )
         figure.tight_layout()
-        figure.savefig(directory / name, dpi=100)
-        mlflow.log_figure(figure, f"evaluation/{name}")
+        figure.savefig(outputs / "confusion_matrix.png", dpi=100)
         plt.close(figure)
+        mlflow.log_artifact(str(outputs / "confusion_matrix.png"), "evaluation")
 
 
 def _score_champion(
@@ -123,16 +147,15 @@ def _score_champion(
 
 
 def _estimates(
-    config: Config, y_test: pd.Series, candidate: Scores, champion: Scores | None
+    config: Config, truth: Any, candidate: Predictions, champion: Predictions | None
 ) -> dict[str, Estimate]:
     """Values, intervals and paired differences from the bootstrap (mlops/bootstrap.py)."""
-    task, positive = config.data.task, config.data.positive_class
     return paired_bootstrap(
-        task,
+        config.data.task,
         config.metrics,
-        true_values(y_test, task, positive),
-        candidate.for_metrics(task, positive),
-        champion.for_metrics(task, positive) if champion else None,
+        truth,
+        candidate,
+        champion,
         confidence=config.gate.confidence,
         resamples=config.gate.bootstrap_resamples,
         seed=config.split.seed,
@@ -182,8 +205,18 @@ def main() -> int:
         champion, champion_scores, champion_problems = _score_champion(
             config, client, frame.loc[x_test.index], y_test
         )
+        history = metric_history(
+            client,
+            config.mlflow.registered_model,
+            _history_metric(config),
+            config.report.history_versions,
+        )
 
-    estimates = _estimates(config, y_test, candidate, champion_scores)
+    task, positive = config.data.task, config.data.positive_class
+    truth = true_values(y_test, task, positive)
+    candidate_view = candidate.for_metrics(task, positive)
+    champion_view = champion_scores.for_metrics(task, positive) if champion_scores else None
+    estimates = _estimates(config, truth, candidate_view, champion_view)
     decision = decide(estimates, config.gate.settings(), has_champion=champion_scores is not None)
     passed = decision.passed and not champion_problems
     reasons = champion_problems + decision.reasons if champion_problems else decision.reasons
@@ -191,6 +224,12 @@ def main() -> int:
     metrics = {name: estimate.value for name, estimate in estimates.items()}
     if champion is not None and champion_scores is not None:
         champion["metrics"] = {name: estimate.champion for name, estimate in estimates.items()}
+    models = {"candidate": candidate_view}
+    if champion_view is not None:
+        models[f"champion v{champion['version']}"] = champion_view
+    if history and estimates[_history_metric(config)].value is not None:
+        history.append(("candidate", estimates[_history_metric(config)].value))
+    charts = _charts(config, truth, models, history)
     predictions_path = outputs / HOLDOUT_PREDICTIONS
     candidate.predictions.to_csv(predictions_path)
     evaluation = {
@@ -220,6 +259,8 @@ def main() -> int:
         "summary": summary,
         "reasons": reasons,
         "checks": decision.to_dict()["checks"],
+        "charts": [chart_to_dict(chart) for chart in charts],
+        "mermaid": config.report.mermaid,
         "predictions_file": HOLDOUT_PREDICTIONS,
         "predictions_sha256": file_sha256(predictions_path),
     }
@@ -235,7 +276,7 @@ def main() -> int:
                 "champion.version": champion["version"] if champion else "none",
             }
         )
-        _log_plots(candidate, y_test, config.data, outputs)
+        _log_figures(config, charts, candidate, y_test, outputs)
         write_json(outputs / EVALUATION_FILE, evaluation)
         (outputs / EVALUATION_REPORT).write_text(report + "\n", encoding="utf-8")
         mlflow.log_artifact(str(outputs / EVALUATION_FILE), "evaluation")

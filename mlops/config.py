@@ -146,6 +146,13 @@ class GateSection(_Section):
         return tolerances
 
 
+class ReportSection(_Section):
+    # Charts as Mermaid in the summary and the comment; false: small tables instead.
+    mermaid: bool = True
+    # Champion versions in the metric history chart.
+    history_versions: int = Field(default=10, ge=0, le=100)
+
+
 class MlflowSection(_Section):
     experiment: str = Field(min_length=1)
     registered_model: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -159,6 +166,7 @@ class Config(_Section):
     metrics: list[str] = Field(min_length=1)
     gate: GateSection
     mlflow: MlflowSection
+    report: ReportSection = Field(default_factory=ReportSection)
     # Where the file was read from; relative paths in it resolve against its folder.
     root: Path = Field(default=REPO_ROOT, exclude=True)
 

@@ -89,3 +89,18 @@ def champion_version(client: MlflowClient, name: str, alias: str) -> ModelVersio
         if error.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
             return None
         raise
+
+
+def metric_history(
+    client: MlflowClient, name: str, metric: str, last: int
+) -> list[tuple[str, float]]:
+    """("v<N>", value) of the last `last` registered versions that carry the metric's
+    `metric.<name>` tag (deploy writes it), oldest first."""
+    if last == 0:
+        return []
+    history = []
+    for version in client.search_model_versions(f"name = '{name}'"):
+        value = version.tags.get(f"metric.{metric}")
+        if value is not None:
+            history.append((int(version.version), float(value)))
+    return [(f"v{number}", value) for number, value in sorted(history)[-last:]]

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from mlops.charts import chart_from_dict, mermaid, table
 from mlops.metrics import METRICS
 
 # A table cell holds at most this many characters of data.
@@ -119,4 +120,10 @@ def evaluation_markdown(evaluation: dict[str, Any], heading: str = "##") -> str:
     if not evaluation["deploy"]:
         lines += ["", f"{heading}# Why not", ""]
         lines += [f"- {reason}" for reason in evaluation["reasons"]]
+    charts = [chart_from_dict(data) for data in evaluation.get("charts", [])]
+    if charts:
+        draw = mermaid if evaluation.get("mermaid", True) else table
+        lines += ["", f"{heading}# Charts"]
+        for chart in charts:
+            lines += ["", draw(chart)]
     return "\n".join(lines)

@@ -90,6 +90,11 @@ def test_fixture_configs_are_valid(fixture):
             "gate.thresholds names ['roc_auc'], which are not in metrics",
         ),
         (
+            lambda c: c.update(report={"history_versions": 500}),
+            "report.history_versions: Input should be less than or equal to 100",
+        ),
+        (lambda c: c.update(report={"mermaid": "yes"}), "report.mermaid: Input should be a valid"),
+        (
             lambda c: c["gate"].update(rule="majority"),
             "gate.rule: Input should be 'point', 'non_inferiority' or 'superiority'",
         ),

@@ -171,10 +171,21 @@ def test_evaluation_reports_paired_intervals_reproducibly(deployed, tmp_path):
     assert "\n✅ **Gate passed: deploy.** every threshold holds" in report
     assert "| Δ candidate − champion (95% CI) |" in report
 
-    run = MlflowClient(project.tracking_uri).get_run(first["run_id"])
+    client = MlflowClient(project.tracking_uri)
+    run = client.get_run(first["run_id"])
     roc_auc = next(c for c in first["checks"] if c["metric"] == "roc_auc")
     assert run.data.metrics["test_roc_auc_low"] == pytest.approx(roc_auc["interval"]["low"])
     assert run.data.metrics["delta_roc_auc_high"] == 0.0
+
+    # The same charts in the summary (Mermaid), in MLflow and beside evaluation.json (PNG).
+    names = [chart["name"] for chart in first["charts"]]
+    assert names == ["roc_curve", "precision_recall_curve", "metric_history"]
+    assert report.count("```mermaid") == 3 and "orange: champion v1" in report
+    history = first["charts"][2]
+    assert history["x"] == ["v1", "candidate"]
+    logged = {a.path for a in client.list_artifacts(first["run_id"], "evaluation")}
+    for name in [*names, "confusion_matrix"]:
+        assert f"evaluation/{name}.png" in logged and (project.outputs / f"{name}.png").is_file()
 
     run_ok(project, "evaluate_model.py")  # seeded: the same numbers again
     again = json.loads((project.outputs / "evaluation.json").read_text())

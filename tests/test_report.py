@@ -3,8 +3,10 @@ cannot break or inject into the markdown."""
 
 import re
 
+import numpy as np
 import pandas as pd
 
+from mlops.charts import chart_to_dict, roc_chart
 from mlops.report import MAX_CELL, cell, evaluation_markdown
 from mlops.validation import (
     MAX_TABLE_ROWS,
@@ -192,3 +194,13 @@ def test_text_in_a_numeric_column_is_counted_with_its_rows():
     assert examples == ["'abc' ×30", "'n/a' ×1"]
     assert rows == [1, 3, 5, 6, 7]
     assert _non_numbers(pd.Series([1.0, None, 3.0])) is None
+
+
+def test_charts_follow_the_mermaid_switch():
+    y = np.array([True, False, True, False, True, False])
+    chart = chart_to_dict(roc_chart(y, {"candidate": np.array([0.9, 0.1, 0.8, 0.3, 0.4, 0.6])}))
+    drawn = evaluation_markdown(evaluation(charts=[chart], mermaid=True))
+    assert "### Charts" in drawn and "```mermaid" in drawn
+    tables = evaluation_markdown(evaluation(charts=[chart], mermaid=False))
+    assert "```mermaid" not in tables and "**ROC curve** (true positive rate)" in tables
+    assert "### Charts" not in evaluation_markdown(evaluation())

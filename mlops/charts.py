@@ -1,0 +1,229 @@
+"""Charts of candidate against champion, drawn three ways from the same data: Mermaid
+`xychart-beta` for the job summary and the pull-request comment (GitHub renders it and strips
+`data:` images), a small table where Mermaid is switched off, and a PNG for MLflow and the
+artifact, under the same name.
+
+Mermaid's xychart has no legend, so each chart's series get fixed colours and the caption
+names them. Curves are reduced to a few dozen points on a shared x grid.
+"""
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import precision_recall_curve, roc_curve
+
+from mlops.metrics import METRICS
+
+# Models in order (candidate, champion), then the reference line (chance, perfect, zero).
+MODEL_COLOURS = (("#2563eb", "blue"), ("#f97316", "orange"))
+REFERENCE_COLOUR = ("#9ca3af", "grey")
+CURVE_POINTS = 21
+BINS = 10
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str  # file stem: <name>.png in MLflow and in the artifact
+    title: str
+    x_label: str
+    y_label: str
+    x: list[str]  # shared x positions, as labels
+    series: dict[str, list[float]]  # legend name -> one y value per x; the reference last
+    y_range: tuple[float, float] | None = None
+    note: str = ""  # appended to the caption
+    has_reference: bool = True  # the last series is a reference line (chance, perfect, zero)
+
+
+def chart_from_dict(data: dict) -> Chart:
+    """A chart as evaluation.json holds it (see `asdict`)."""
+    return Chart(**{**data, "y_range": tuple(data["y_range"]) if data["y_range"] else None})
+
+
+def chart_to_dict(chart: Chart) -> dict:
+    return asdict(chart)
+
+
+def _label(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+
+
+def _colours(chart: Chart) -> list[tuple[str, str]]:
+    """(hex, name) per series: models in order, the reference grey."""
+    models = len(chart.series) - chart.has_reference
+    return [*MODEL_COLOURS[:models], *([REFERENCE_COLOUR] if chart.has_reference else [])]
+
+
+def roc_chart(y_true: np.ndarray, scores: dict[str, np.ndarray]) -> Chart:
+    """True positive rate at evenly spaced false positive rates, per model."""
+    grid = np.linspace(0, 1, CURVE_POINTS)
+    series = {}
+    for name, score in scores.items():
+        fpr, tpr, _ = roc_curve(y_true, score)
+        series[name] = [round(float(v), 4) for v in np.interp(grid, fpr, tpr)]
+    series["chance"] = [round(float(v), 4) for v in grid]
+    return Chart(
+        "roc_curve",
+        "ROC curve",
+        "false positive rate",
+        "true positive rate",
+        [_label(v) for v in grid],
+        series,
+        (0.0, 1.0),
+    )
+
+
+def precision_recall_chart(y_true: np.ndarray, scores: dict[str, np.ndarray]) -> Chart:
+    """Interpolated precision (the best precision at this recall or more) at evenly spaced
+    recalls, per model; the reference is the share of positives."""
+    grid = np.linspace(0, 1, CURVE_POINTS)
+    series = {}
+    for name, score in scores.items():
+        precision, recall, _ = precision_recall_curve(y_true, score)
+        # recall falls along the arrays: the best precision at recall >= r is a running max.
+        best = np.maximum.accumulate(precision)
+        at = np.searchsorted(-recall, -grid, side="right") - 1
+        series[name] = [round(float(best[max(i, 0)]), 4) for i in at]
+    series["positives' share"] = [round(float(np.mean(y_true)), 4)] * len(grid)
+    return Chart(
+        "precision_recall_curve",
+        "Precision-recall curve",
+        "recall",
+        "precision",
+        [_label(v) for v in grid],
+        series,
+        (0.0, 1.0),
+    )
+
+
+def _bins(y_true: np.ndarray) -> list[np.ndarray]:
+    """Row indices of up to BINS groups of equal size by the true value."""
+    order = np.argsort(y_true, kind="stable")
+    return [part for part in np.array_split(order, min(BINS, len(order))) if len(part)]
+
+
+def predicted_vs_actual_chart(y_true: np.ndarray, predictions: dict[str, np.ndarray]) -> Chart:
+    """Mean prediction per tenth of the rows by true value; a perfect model follows the
+    mean true value."""
+    bins = _bins(y_true)
+    series = {name: [round(float(p[b].mean()), 4) for b in bins] for name, p in predictions.items()}
+    series["perfect"] = [round(float(y_true[b].mean()), 4) for b in bins]
+    return Chart(
+        "predicted_vs_actual",
+        "Predicted against actual",
+        "true value (mean of each tenth of the rows)",
+        "mean prediction",
+        [_label(float(y_true[b].mean())) for b in bins],
+        series,
+    )
+
+
+def residuals_chart(y_true: np.ndarray, predictions: dict[str, np.ndarray]) -> Chart:
+    """Mean residual (prediction − true value) per tenth of the rows by true value: a bias
+    that depends on the value shows as a slope."""
+    bins = _bins(y_true)
+    series = {
+        name: [round(float((p[b] - y_true[b]).mean()), 4) for b in bins]
+        for name, p in predictions.items()
+    }
+    series["zero"] = [0.0] * len(bins)
+    return Chart(
+        "residuals",
+        "Residuals",
+        "true value (mean of each tenth of the rows)",
+        "mean residual (prediction − true)",
+        [_label(float(y_true[b].mean())) for b in bins],
+        series,
+    )
+
+
+def history_chart(metric: str, history: list[tuple[str, float]]) -> Chart:
+    """A metric over the last champion versions, then the candidate (on their own held-out
+    rows at the time, so a trend, not a paired comparison)."""
+    values = [value for _, value in history]
+    # Room around the bars, even when every version scored (nearly) the same.
+    span = max(max(values) - min(values), 0.05 * max(abs(v) for v in values), 1e-6)
+    bounds = METRICS[metric]
+    low = max(min(values) - span, bounds.lowest)
+    high = min(max(values) + span, bounds.highest)
+    return Chart(
+        "metric_history",
+        f"{metric} of the last champions and the candidate",
+        "version",
+        metric,
+        [label for label, _ in history],
+        {metric: [round(value, 4) for value in values]},
+        (round(low, 4), round(high, 4)),
+        has_reference=False,
+        note=" Each version was scored on its own run's held-out rows: a trend, not a paired "
+        "comparison.",
+    )
+
+
+def _caption(chart: Chart) -> str:
+    names = [
+        f"{colour}: {name}" for (_, colour), name in zip(_colours(chart), chart.series, strict=True)
+    ]
+    legend = "; ".join(names)
+    return f"_{chart.title}: {chart.y_label} against {chart.x_label}. {legend}.{chart.note}_"
+
+
+def mermaid(chart: Chart) -> str:
+    """A Mermaid xychart with its caption (title, axes, and which colour is which series)."""
+    palette = ", ".join(hex_code for hex_code, _ in _colours(chart))
+    categories = ", ".join(f'"{x}"' for x in chart.x)
+    values = [v for ys in chart.series.values() for v in ys]
+    low, high = chart.y_range or (min(values), max(values))
+    if low == high:
+        low, high = low - 1, high + 1
+    lines = [
+        "```mermaid",
+        f'%%{{init: {{"themeVariables": {{"xyChart": {{"plotColorPalette": "{palette}"}}}}}}}}%%',
+        "xychart-beta",
+        f'    title "{chart.title}"',
+        f'    x-axis "{chart.x_label}" [{categories}]',
+        f'    y-axis "{chart.y_label}" {low:.6g} --> {high:.6g}',
+    ]
+    for ys in chart.series.values():
+        lines.append(f"    line [{', '.join(str(y) for y in ys)}]")
+    return "\n".join([*lines, "```", _caption(chart)])
+
+
+def table(chart: Chart) -> str:
+    """The same numbers as a small table, for readers without Mermaid."""
+    header = [chart.x_label, *chart.series]
+    lines = [
+        f"**{chart.title}** ({chart.y_label})",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    for i, x in enumerate(chart.x):
+        lines.append(
+            "| " + " | ".join([x, *(f"{ys[i]:.4g}" for ys in chart.series.values())]) + " |"
+        )
+    return "\n".join(lines)
+
+
+def save_png(chart: Chart, directory: Path) -> Path:
+    """The chart as <directory>/<name>.png, with a legend."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display in CI
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6, 4))
+    positions = np.arange(len(chart.x))
+    for (colour, _), (name, ys) in zip(_colours(chart), chart.series.items(), strict=True):
+        axes.plot(positions, ys, color=colour, label=name, marker=".")
+    step = max(1, len(chart.x) // 10)
+    axes.set_xticks(positions[::step], chart.x[::step])
+    axes.set(title=chart.title, xlabel=chart.x_label, ylabel=chart.y_label)
+    if chart.y_range:
+        axes.set_ylim(*chart.y_range)
+    axes.legend()
+    figure.tight_layout()
+    path = directory / f"{chart.name}.png"
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path

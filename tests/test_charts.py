@@ -1,0 +1,113 @@
+"""Charts of candidate against champion: the numbers behind them, and the three ways they are
+drawn (Mermaid, a table, a PNG) from the same data."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from mlops.charts import (
+    CURVE_POINTS,
+    chart_from_dict,
+    chart_to_dict,
+    history_chart,
+    mermaid,
+    precision_recall_chart,
+    predicted_vs_actual_chart,
+    residuals_chart,
+    roc_chart,
+    save_png,
+    table,
+)
+
+
+@pytest.fixture
+def classification():
+    rng = np.random.default_rng(0)
+    y = rng.random(600) < 0.3
+    good = y * 2.0 + rng.normal(size=600)
+    weak = y * 0.5 + rng.normal(size=600)
+    return y, {"candidate": good, "champion v3": weak}
+
+
+def test_roc_curves_rise_from_chance_to_one(classification):
+    y, scores = classification
+    chart = roc_chart(y, scores)
+    assert list(chart.series) == ["candidate", "champion v3", "chance"]
+    assert len(chart.x) == CURVE_POINTS and chart.x[0] == "0" and chart.x[-1] == "1"
+    for values in chart.series.values():
+        assert len(values) == CURVE_POINTS and values[-1] == 1.0
+        assert all(a <= b for a, b in zip(values, values[1:], strict=False))
+    # The stronger model lies above the weaker one, which lies above chance.
+    middle = CURVE_POINTS // 2
+    assert chart.series["candidate"][middle] > chart.series["champion v3"][middle] > 0.5
+
+
+def test_precision_recall_is_interpolated_and_ends_at_the_share_of_positives(classification):
+    y, scores = classification
+    chart = precision_recall_chart(y, scores)
+    share = round(float(np.mean(y)), 4)
+    assert chart.series["positives' share"] == [share] * CURVE_POINTS
+    for name in scores:
+        values = chart.series[name]
+        assert all(a >= b for a, b in zip(values, values[1:], strict=False)), name
+        assert values[-1] >= share  # at full recall, at least every row called positive
+
+
+def test_regression_charts_show_bias_by_value():
+    rng = np.random.default_rng(1)
+    y = rng.normal(100, 20, 500)
+    shrunk = 100 + 0.5 * (y - 100)  # pulled towards the mean: too high low, too low high
+    chart = predicted_vs_actual_chart(y, {"candidate": shrunk, "champion v1": y})
+    assert len(chart.x) == 10 and list(chart.series)[-1] == "perfect"
+    assert chart.series["champion v1"] == chart.series["perfect"]
+    residuals = residuals_chart(y, {"candidate": shrunk})
+    assert residuals.series["candidate"][0] > 0 > residuals.series["candidate"][-1]
+    assert residuals.series["zero"] == [0.0] * 10
+
+
+def test_history_range_holds_the_values_within_the_metrics_bounds():
+    chart = history_chart("roc_auc", [("v1", 0.9990), ("v2", 0.9995), ("candidate", 0.9995)])
+    low, high = chart.y_range
+    assert low < 0.9990 and high == 1.0  # roc_auc cannot exceed 1
+    assert "trend, not a paired comparison" in mermaid(chart)
+    flat = history_chart("rmse", [("v1", 12.5), ("candidate", 12.5)])
+    assert flat.y_range[0] < 12.5 < flat.y_range[1]
+
+
+def test_mermaid_has_title_axes_one_line_per_series_and_a_caption_naming_colours(classification):
+    y, scores = classification
+    text = mermaid(roc_chart(y, scores))
+    lines = text.splitlines()
+    assert lines[0] == "```mermaid" and lines[2] == "xychart-beta"
+    assert '"plotColorPalette": "#2563eb, #f97316, #9ca3af"' in lines[1]
+    assert 'title "ROC curve"' in text and 'x-axis "false positive rate" ["0", "0.05"' in text
+    assert re.search(r'y-axis "true positive rate" -?[\d.e+-]+ --> -?[\d.e+-]+$', text, re.M)
+    assert sum(line.startswith("    line [") for line in lines) == 3
+    assert lines[-1] == (
+        "_ROC curve: true positive rate against false positive rate. "
+        "blue: candidate; orange: champion v3; grey: chance._"
+    )
+    # Without a champion the reference stays grey.
+    alone = mermaid(roc_chart(y, {"candidate": scores["candidate"]}))
+    assert '"#2563eb, #9ca3af"' in alone and "blue: candidate; grey: chance" in alone
+
+
+def test_large_numbers_stay_parseable_on_the_axis():
+    y = np.linspace(50_000, 500_000, 200)
+    text = mermaid(predicted_vs_actual_chart(y, {"candidate": y * 1.1}))
+    axis = next(line for line in text.splitlines() if "y-axis" in line)
+    assert "," not in axis.split('"')[-1], axis
+
+
+def test_table_fallback_and_png_carry_the_same_chart(classification, tmp_path):
+    y, scores = classification
+    chart = roc_chart(y, scores)
+    rows = table(chart).splitlines()
+    assert rows[0] == "**ROC curve** (true positive rate)"
+    assert rows[2] == "| false positive rate | candidate | champion v3 | chance |"
+    assert len(rows) == 4 + CURVE_POINTS
+    path = save_png(chart, tmp_path)
+    assert path.name == "roc_curve.png" and path.read_bytes().startswith(b"\x89PNG")
+    assert chart_from_dict(json.loads(json.dumps(chart_to_dict(chart)))) == chart
