@@ -24,6 +24,7 @@ def main() -> int:
     prepare = commands.add_parser("prepare", help="write the report of a pull-request run")
     prepare.add_argument("--number", type=int, required=True, help="pull request number")
     prepare.add_argument("--evaluation", type=Path, help="evaluation.md, if the run got there")
+    prepare.add_argument("--validation", type=Path, help="validation.md, if validation ran")
     prepare.add_argument("--results", default="", help="'job=result ...' of the run's jobs")
     prepare.add_argument("--out", type=Path, required=True, help="report folder to write")
     posting = commands.add_parser("post", help="post a downloaded report as the comment")
@@ -32,9 +33,11 @@ def main() -> int:
 
     run_url = os.environ.get("RUN_URL")
     if args.command == "prepare":
-        found = args.evaluation is not None and args.evaluation.is_file()
-        evaluation = args.evaluation.read_text("utf-8") if found else None
-        markdown = report_markdown(evaluation, parse_results(args.results), run_url)
+        evaluation, validation = (
+            path.read_text("utf-8") if path is not None and path.is_file() else None
+            for path in (args.evaluation, args.validation)
+        )
+        markdown = report_markdown(evaluation, parse_results(args.results), run_url, validation)
         write_report(args.out, args.number, markdown)
         print(f"report for pull request #{args.number} written to {args.out}")
         return 0

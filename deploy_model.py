@@ -45,7 +45,13 @@ from mlops.registry import (
 )
 from mlops.scoring import same_predictions, score
 from mlops.serving import check_served_predictions
-from mlops.tracking import configure_tracking, deploy_lock, redact, tracking_errors
+from mlops.tracking import (
+    configure_tracking,
+    deploy_lock,
+    redact,
+    server_ui_url,
+    tracking_errors,
+)
 
 EXIT_REFUSED = 3
 PREVIOUS_ALIAS = "previous_champion"
@@ -222,11 +228,11 @@ def deploy(config: Config, skip_if_rejected: bool) -> int:
     }
     write_json(outputs / DEPLOYMENT_FILE, deployment)
     github_output({"version": version, "model": name, "alias": alias})
-    server = deployment["tracking_uri"]
+    server = server_ui_url(uri)
     link = (
         f"\n\n[Open version {version} on the tracking server]"
-        f"({server.rstrip('/')}/#/models/{name}/versions/{version})"
-        if server.startswith(("http://", "https://"))
+        f"({server}/#/models/{name}/versions/{version})"
+        if server
         else ""
     )
     github_summary(

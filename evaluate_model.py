@@ -6,6 +6,7 @@ A failed gate is a normal outcome: the exit code is 0 either way, the decision i
 Exit codes: 0 evaluated, 2 the inputs, config or tracking server were unusable.
 """
 
+import math
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from mlops.charts import (
     Chart,
     chart_to_dict,
     history_chart,
+    importance_chart,
     precision_recall_chart,
     predicted_vs_actual_chart,
     residuals_chart,
@@ -36,6 +38,7 @@ from mlops.handoff import (
     HOLDOUT_PREDICTIONS,
     TRAINING_FILE,
     github_output,
+    github_run_url,
     github_summary,
     on_pull_request,
     outputs_dir,
@@ -50,8 +53,14 @@ from mlops.registry import (
     metric_history,
 )
 from mlops.report import evaluation_markdown
-from mlops.scoring import Scores, model_inputs, score, true_values
-from mlops.tracking import configure_tracking, tracking_errors
+from mlops.scoring import (
+    Scores,
+    model_inputs,
+    permutation_importance_of,
+    score,
+    true_values,
+)
+from mlops.tracking import configure_tracking, server_ui_url, tracking_errors
 
 
 def _metrics_to_log(estimates: dict[str, Estimate]) -> dict[str, float]:
@@ -76,8 +85,10 @@ def _charts(
     truth: Any,
     models: dict[str, Predictions],
     history: list[tuple[str, float]],
+    importances: dict[str, float],
 ) -> list[Chart]:
-    """Candidate against champion (mlops/charts.py), and the metric's recent history."""
+    """Candidate against champion (mlops/charts.py), the main metric's recent history, and
+    the columns the candidate relies on."""
     if config.data.task == "regression":
         predictions = {name: model.labels for name, model in models.items()}
         charts = [
@@ -88,12 +99,14 @@ def _charts(
         scores = {name: model.scores for name, model in models.items()}
         charts = [roc_chart(truth, scores), precision_recall_chart(truth, scores)]
     if len(history) > 1:
-        charts.append(history_chart(_history_metric(config), history))
+        charts.append(history_chart(_main_metric(config), history))
+    if importances and all(math.isfinite(v) for v in importances.values()):
+        charts.append(importance_chart(_main_metric(config), importances))
     return charts
 
 
-def _history_metric(config: Config) -> str:
-    """The metric the history follows: the first one with a threshold."""
+def _main_metric(config: Config) -> str:
+    """The metric the history and the importances follow: the first one with a threshold."""
     return next(iter(config.gate.thresholds), config.metrics[0])
 
 
@@ -162,6 +175,25 @@ def _estimates(
     )
 
 
+def _links(
+    uri: str, client: MlflowClient, run_id: str, config: Config, champion: dict | None
+) -> dict[str, str]:
+    """Where a reader goes next: the run and the champion on the tracking server's UI (with
+    a server), and this workflow run's artifacts (on GitHub Actions)."""
+    links = {}
+    server = server_ui_url(uri)
+    if server:
+        experiment = client.get_run(run_id).info.experiment_id
+        links["run"] = f"{server}/#/experiments/{experiment}/runs/{run_id}"
+        if champion:
+            name, version = config.mlflow.registered_model, champion["version"]
+            links["champion"] = f"{server}/#/models/{name}/versions/{version}"
+    run_url = github_run_url()
+    if run_url:
+        links["artifacts"] = f"{run_url}#artifacts"
+    return links
+
+
 def _gate_changes(base_ref: str | None, config_path: str | None, config: Config) -> dict | None:
     """On a pull request: how its config loosens the base branch's gate, if it does."""
     if not base_ref:
@@ -205,10 +237,11 @@ def main() -> int:
         champion, champion_scores, champion_problems = _score_champion(
             config, client, frame.loc[x_test.index], y_test
         )
+        links = _links(uri, client, training["run_id"], config, champion)
         history = metric_history(
             client,
             config.mlflow.registered_model,
-            _history_metric(config),
+            _main_metric(config),
             config.report.history_versions,
         )
 
@@ -227,9 +260,12 @@ def main() -> int:
     models = {"candidate": candidate_view}
     if champion_view is not None:
         models[f"champion v{champion['version']}"] = champion_view
-    if history and estimates[_history_metric(config)].value is not None:
-        history.append(("candidate", estimates[_history_metric(config)].value))
-    charts = _charts(config, truth, models, history)
+    if history and estimates[_main_metric(config)].value is not None:
+        history.append(("candidate", estimates[_main_metric(config)].value))
+    importances = permutation_importance_of(
+        model, x_test, y_test, task, positive, _main_metric(config), config.split.seed
+    )
+    charts = _charts(config, truth, models, history, importances)
     predictions_path = outputs / HOLDOUT_PREDICTIONS
     candidate.predictions.to_csv(predictions_path)
     evaluation = {
@@ -260,6 +296,7 @@ def main() -> int:
         "reasons": reasons,
         "checks": decision.to_dict()["checks"],
         "charts": [chart_to_dict(chart) for chart in charts],
+        "links": links,
         "mermaid": config.report.mermaid,
         "predictions_file": HOLDOUT_PREDICTIONS,
         "predictions_sha256": file_sha256(predictions_path),

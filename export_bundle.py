@@ -15,7 +15,7 @@ from mlflow.tracking import MlflowClient
 from mlops.cli import parse_args, script_parser
 from mlops.config import load_config
 from mlops.errors import PipelineError, run_script
-from mlops.handoff import github_output, outputs_dir
+from mlops.handoff import github_output, github_run_url, github_summary, outputs_dir
 from mlops.registry import champion_version, directory_sha256
 from mlops.tracking import configure_tracking, tracking_errors
 
@@ -70,6 +70,16 @@ def main() -> int:
     dockerfile.write_text(text.replace("\nENTRYPOINT", f"\n{SERVING_ENV}\nENTRYPOINT", 1))
     (bundle / "VERSION").write_text(f"{name} {version.version}\n")
     github_output({"bundle": str(bundle), "version": str(version.version)})
+    run_url = github_run_url()
+    github_summary(
+        f"## Bundle\n{name} version {version.version}: model directory with its pinned "
+        "requirements and a Dockerfile"
+        + (
+            f", in the `model-bundle` artifact of [this run]({run_url}#artifacts)."
+            if run_url
+            else "."
+        )
+    )
     print(
         f"exported {name} version {version.version} to {bundle} "
         "(model_dir/ with requirements.txt, Dockerfile)"

@@ -11,6 +11,7 @@ from mlops.data import load_dataset
 from mlops.errors import run_script
 from mlops.handoff import (
     VALIDATION_FILE,
+    VALIDATION_REPORT,
     github_output,
     github_run_url,
     github_summary,
@@ -35,6 +36,7 @@ def main() -> int:
     summary = summary_markdown(
         report, os.path.relpath(data_path, config.root), suite_path, github_run_url()
     )
+    (outputs_dir(config) / VALIDATION_REPORT).write_text(summary + "\n", encoding="utf-8")
     github_summary(summary)
     github_output({"valid": str(report.success).lower(), "failed": str(len(report.failed))})
 

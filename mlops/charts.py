@@ -7,12 +7,14 @@ Mermaid's xychart has no legend, so each chart's series get fixed colours and th
 names them. Curves are reduced to a few dozen points on a shared x grid.
 """
 
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import precision_recall_curve, roc_curve
 
+from mlops.markdown import cell
 from mlops.metrics import METRICS
 
 # Models in order (candidate, champion), then the reference line (chance, perfect, zero).
@@ -33,6 +35,7 @@ class Chart:
     y_range: tuple[float, float] | None = None
     note: str = ""  # appended to the caption
     has_reference: bool = True  # the last series is a reference line (chance, perfect, zero)
+    bars: bool = False  # bars for categories (features) instead of lines
 
 
 def chart_from_dict(data: dict) -> Chart:
@@ -160,6 +163,30 @@ def history_chart(metric: str, history: list[tuple[str, float]]) -> Chart:
     )
 
 
+def importance_chart(metric: str, importances: dict[str, float], top: int = 15) -> Chart:
+    """The columns the candidate relies on most: how much `metric` worsens when each is
+    shuffled."""
+    ranked = sorted(importances.items(), key=lambda item: -item[1])[:top]
+    values = [value for _, value in ranked]
+    shown = (
+        f"All {len(ranked)} columns."
+        if len(ranked) == len(importances)
+        else f"The {len(ranked)} most important of {len(importances)} columns."
+    )
+    return Chart(
+        "feature_importance",
+        "Permutation importance",
+        "input column",
+        f"drop in {metric} when shuffled",
+        [name for name, _ in ranked],
+        {"candidate": [round(value, 4) for value in values]},
+        (round(min(0.0, *values), 4), round(max(0.0, *values) * 1.05 or 1.0, 4)),  # bars from 0
+        has_reference=False,
+        bars=True,
+        note=f" {shown}",
+    )
+
+
 def _caption(chart: Chart) -> str:
     names = [
         f"{colour}: {name}" for (_, colour), name in zip(_colours(chart), chart.series, strict=True)
@@ -171,7 +198,8 @@ def _caption(chart: Chart) -> str:
 def mermaid(chart: Chart) -> str:
     """A Mermaid xychart with its caption (title, axes, and which colour is which series)."""
     palette = ", ".join(hex_code for hex_code, _ in _colours(chart))
-    categories = ", ".join(f'"{x}"' for x in chart.x)
+    # Column names come from the data: no quote or line break may end the label early.
+    categories = ", ".join('"' + re.sub(r'["\\\n\r\[\]]', "'", x) + '"' for x in chart.x)
     values = [v for ys in chart.series.values() for v in ys]
     low, high = chart.y_range or (min(values), max(values))
     if low == high:
@@ -185,7 +213,7 @@ def mermaid(chart: Chart) -> str:
         f'    y-axis "{chart.y_label}" {low:.6g} --> {high:.6g}',
     ]
     for ys in chart.series.values():
-        lines.append(f"    line [{', '.join(str(y) for y in ys)}]")
+        lines.append(f"    {'bar' if chart.bars else 'line'} [{', '.join(str(y) for y in ys)}]")
     return "\n".join([*lines, "```", _caption(chart)])
 
 
@@ -195,13 +223,12 @@ def table(chart: Chart) -> str:
     lines = [
         f"**{chart.title}** ({chart.y_label})",
         "",
-        "| " + " | ".join(header) + " |",
+        "| " + " | ".join(cell(h) for h in header) + " |",
         "|" + "---|" * len(header),
     ]
     for i, x in enumerate(chart.x):
-        lines.append(
-            "| " + " | ".join([x, *(f"{ys[i]:.4g}" for ys in chart.series.values())]) + " |"
-        )
+        values = [f"{ys[i]:.4g}" for ys in chart.series.values()]
+        lines.append("| " + " | ".join([cell(x), *values]) + " |")
     return "\n".join(lines)
 
 
@@ -215,9 +242,15 @@ def save_png(chart: Chart, directory: Path) -> Path:
     figure, axes = plt.subplots(figsize=(6, 4))
     positions = np.arange(len(chart.x))
     for (colour, _), (name, ys) in zip(_colours(chart), chart.series.items(), strict=True):
-        axes.plot(positions, ys, color=colour, label=name, marker=".")
+        if chart.bars:
+            axes.bar(positions, ys, color=colour, label=name)
+        else:
+            axes.plot(positions, ys, color=colour, label=name, marker=".")
     step = max(1, len(chart.x) // 10)
-    axes.set_xticks(positions[::step], chart.x[::step])
+    if chart.bars:  # every column, names slanted
+        axes.set_xticks(positions, chart.x, rotation=40, ha="right")
+    else:
+        axes.set_xticks(positions[::step], chart.x[::step])
     axes.set(title=chart.title, xlabel=chart.x_label, ylabel=chart.y_label)
     if chart.y_range:
         axes.set_ylim(*chart.y_range)

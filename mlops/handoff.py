@@ -15,6 +15,9 @@ EVALUATION_REPORT = "evaluation.md"
 HOLDOUT_PREDICTIONS = "holdout_predictions.csv"
 DEPLOYMENT_FILE = "deployment.json"
 VALIDATION_FILE = "validation.json"
+VALIDATION_REPORT = "validation.md"
+# GitHub refuses a step summary over 1 MiB; this leaves room for the cut note.
+SUMMARY_LIMIT_BYTES = 1_000_000
 
 
 def outputs_dir(config: Config) -> Path:
@@ -59,8 +62,25 @@ def github_run_url() -> str | None:
     return f"{parts[0]}/{parts[1]}/actions/runs/{parts[2]}" if all(parts) else None
 
 
+def fit_summary(markdown: str, limit: int = SUMMARY_LIMIT_BYTES) -> str:
+    """The markdown cut to `limit` UTF-8 bytes with a note, whole lines only."""
+    if len(markdown.encode()) <= limit:
+        return markdown
+    note = "\n\n_…cut here to fit GitHub's limit for a job summary; the artifacts hold it all._"
+    kept, size = [], len(note.encode())
+    for line in markdown.splitlines():
+        size += len(line.encode()) + 1
+        if size > limit:
+            break
+        kept.append(line)
+    if sum(line.count("```") for line in kept) % 2:  # never leave a code block open
+        kept.append("```")
+    return "\n".join(kept) + note
+
+
 def github_summary(markdown: str) -> None:
-    """Append to the job summary on GitHub Actions; a no-op outside it."""
+    """Append to the job summary on GitHub Actions (cut to fit its limit); a no-op outside it."""
+    markdown = fit_summary(markdown)
     target = os.environ.get("GITHUB_STEP_SUMMARY")
     if target:
         with open(target, "a", encoding="utf-8") as handle:

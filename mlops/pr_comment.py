@@ -124,8 +124,23 @@ def parse_results(results: str) -> dict[str, str]:
     return {job: result for job, _, result in pairs}
 
 
-def report_markdown(evaluation: str | None, results: dict[str, str], run_url: str | None) -> str:
-    """The comment for one pull-request run: the evaluation, or which job stopped the run."""
+# What each stage's failure means for the reader, and where the details are.
+STAGE_FAILURES = {
+    "validate": "the data failed its expectation suite",
+    "test": "the tests failed (the run's Tests job has the output)",
+    "train-evaluate": "training or evaluation failed (the run's Train and evaluate job has "
+    "the error)",
+}
+
+
+def report_markdown(
+    evaluation: str | None,
+    results: dict[str, str],
+    run_url: str | None,
+    validation: str | None = None,
+) -> str:
+    """The comment for one pull-request run: the evaluation, or which stage stopped the run
+    and why (the validation summary when the data failed)."""
     stopped = {job: result for job, result in results.items() if result != "success"}
     run_link = f" ([run]({run_url}))" if run_url else ""
     if evaluation is not None and not stopped:
@@ -134,15 +149,23 @@ def report_markdown(evaluation: str | None, results: dict[str, str], run_url: st
             + "\n\n_A pull request never deploys: after merge, the push run evaluates again "
             f"against the champion of that moment and deploys if the gate passes._{run_link}\n"
         )
+    failed = [job for job, result in stopped.items() if result == "failure"]
+    first = failed[0] if failed else next(iter(stopped), "the run")
+    why = STAGE_FAILURES.get(first, f"the job finished as {stopped.get(first, 'unknown')}")
     lines = [
         "## Pipeline stopped before the model was evaluated",
+        f"❌ **Stopped at `{first}`: {why}.** Nothing was compared with the champion for this "
+        "commit, so this pull request would not deploy.",
         "",
+    ]
+    if validation and first == "validate":
+        lines += [validation.strip().replace("## Data validation", "### Data validation", 1), ""]
+    lines += [
         "| job | result |",
         "| --- | --- |",
         *[f"| {job} | {result} |" for job, result in results.items()],
         "",
-        f"Nothing was compared with the champion for this commit. Open the run{run_link}, fix "
-        "the first job that failed and push again.",
+        f"Open the run{run_link}, fix the first job that failed and push again.",
     ]
     return "\n".join(lines) + "\n"
 

@@ -5,28 +5,6 @@ from typing import Any
 from mlops.charts import chart_from_dict, mermaid, table
 from mlops.metrics import METRICS
 
-# A table cell holds at most this many characters of data.
-MAX_CELL = 200
-# Markdown and HTML that text from the data must not trigger; "@" would notify a user.
-_MARKDOWN_SPECIAL = str.maketrans(
-    {
-        **{c: "\\" + c for c in "\\|`*_[]"},
-        **{"<": "&lt;", ">": "&gt;", "&": "&amp;", "@": "&#64;", "\n": " ", "\r": " "},
-    }
-)
-
-
-def cell(text: str, code: bool = False) -> str:
-    """Text from the data, safe inside a markdown table: no `|` ends the cell, no backtick,
-    emphasis, link, tag, entity or mention takes effect, no line break splits the row; long
-    text is cut."""
-    text = str(text)
-    if len(text) > MAX_CELL:
-        text = text[: MAX_CELL - 1] + "…"
-    if code:  # shown as code: only the backtick and the pipe need care
-        return "`" + text.replace("`", "'").replace("|", "\\|").replace("\n", " ") + "`"
-    return text.translate(_MARKDOWN_SPECIAL)
-
 
 def _number(value: float | None, signed: bool = False) -> str:
     if value is None:
@@ -68,6 +46,36 @@ def _gate_changes(changes: dict[str, Any] | None) -> list[str]:
     return [*lines, ""]
 
 
+def _key_figure(checks: list[dict[str, Any]], champion: dict | None) -> str:
+    """The figure behind the decision, for the headline: the first failed check's metric,
+    else the first thresholded one; its value and, with a champion, the difference."""
+    if not checks:
+        return ""
+    check = next(
+        (c for c in checks if not c["passed"]),
+        next((c for c in checks if c["threshold"] is not None), checks[0]),
+    )
+    text = f"{check['metric']} {_number(check['value'])}"
+    if champion and check["delta"] is not None:
+        text += f", {_number(check['delta'], signed=True)} vs champion v{champion['version']}"
+        if check["verdict"]:
+            text += f" ({check['verdict']})"
+    return text + " — "
+
+
+def _links(links: dict[str, str], champion: dict | None) -> list[str]:
+    parts = []
+    if "run" in links:
+        parts.append(f"[the run on the tracking server]({links['run']})")
+    if "champion" in links and champion:
+        parts.append(f"[champion v{champion['version']}]({links['champion']})")
+    if "artifacts" in links:
+        parts.append(
+            f"charts as PNG and the full evaluation: [`evaluation` artifact]({links['artifacts']})"
+        )
+    return ["", " · ".join(parts)] if parts else []
+
+
 def evaluation_markdown(evaluation: dict[str, Any], heading: str = "##") -> str:
     """Any loosening of the gate first, then the decision in one sentence, the metric table
     (candidate and difference with their intervals, threshold, tolerance, verdict, result),
@@ -98,11 +106,12 @@ def evaluation_markdown(evaluation: dict[str, Any], heading: str = "##") -> str:
     lines = [
         f"{heading} Evaluation: `{evaluation['registered_model']}`",
         *_gate_changes(evaluation.get("gate_changes")),
-        f"{verdict} {summary}",
+        f"{verdict} {_key_figure(evaluation['checks'], champion)}{summary}",
         "",
         f"Held-out rows: {evaluation['holdout_rows']} · rule `{gate['rule']}` at {confidence} "
         f"({method}) · thresholds on the {gate['threshold_on'].replace('_', ' ')} · "
         f"run `{evaluation['run_id']}`",
+        *_links(evaluation.get("links") or {}, champion),
         "",
         f"| metric | candidate ({confidence} CI) | {champion_label} "
         f"| Δ candidate − champion ({confidence} CI) | threshold | tolerance "

@@ -13,7 +13,7 @@ from sklearn.pipeline import Pipeline
 
 from mlops.bootstrap import Predictions
 from mlops.errors import PipelineError
-from mlops.metrics import Task, compute_metrics
+from mlops.metrics import METRICS, Task, compute_metrics
 
 # Model metadata key: the numeric features, which the signature declares `Any`.
 NUMERIC_FEATURES = "numeric_features"
@@ -150,3 +150,41 @@ def model_inputs(frame: pd.DataFrame, model_dir: Path, source: str) -> pd.DataFr
     features = frame[[c.name for c in signature.inputs.inputs if c.name in frame.columns]].copy()
     features[numeric] = features[numeric].astype("float64")
     return features
+
+
+def permutation_importance_of(
+    model: Pipeline,
+    x: pd.DataFrame,
+    y: pd.Series,
+    task: Task,
+    positive_class: str | None,
+    metric: str,
+    seed: int,
+    rows: int = 500,
+    shuffles: int = 40,
+) -> dict[str, float]:
+    """How much `metric` worsens when each input column is shuffled, on at most `rows` rows:
+    scikit-learn's permutation importance at a bounded cost (about `shuffles` predictions,
+    at least one per column). Positive means the model relies on the column."""
+    from sklearn.inspection import permutation_importance
+
+    compute = METRICS[metric].compute
+    sign = 1.0 if METRICS[metric].greater_is_better else -1.0
+    y_true = true_values(y.iloc[:rows], task, positive_class)
+
+    def scorer(estimator: Pipeline, x_part: pd.DataFrame, _y: pd.Series) -> float:
+        # One prediction per call: labels follow from the probabilities.
+        if task == "regression":
+            predicted = estimator.predict(x_part)
+            return sign * compute(y_true, predicted, predicted)
+        probability = estimator.predict_proba(x_part)
+        classes = [str(c) for c in estimator.classes_]
+        labels = np.asarray(classes)[probability.argmax(axis=1)] == positive_class
+        return sign * compute(y_true, labels, probability[:, classes.index(positive_class)])
+
+    repeats = max(1, min(5, shuffles // max(len(x.columns), 1)))
+    result = permutation_importance(
+        model, x.iloc[:rows], y.iloc[:rows], scoring=scorer, n_repeats=repeats, random_state=seed
+    )
+    means = result.importances_mean
+    return {str(column): float(value) for column, value in zip(x.columns, means, strict=True)}

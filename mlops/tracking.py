@@ -89,6 +89,16 @@ def redact(uri: str) -> str:
     return uri
 
 
+def server_ui_url(uri: str) -> str | None:
+    """The tracking server's web UI (the same address, without credentials), or None for a
+    local store."""
+    scheme, sep, rest = uri.partition("://")
+    if scheme not in ("http", "https") or not sep:
+        return None
+    host, slash, path = rest.partition("/")
+    return f"{scheme}://{host.rsplit('@', 1)[-1]}{slash}{path}".rstrip("/")
+
+
 @contextlib.contextmanager
 def tracking_errors(uri: str | None = None) -> Iterator[None]:
     """Report MLflow failures (server down, refused request) as one `PipelineError`."""

@@ -10,7 +10,7 @@ import pandas as pd
 
 from mlops.config import Config
 from mlops.errors import PipelineError
-from mlops.report import cell
+from mlops.markdown import cell
 
 # The DataFrame is handed over at run time, so nothing in gx/ holds a path to the data.
 DATASOURCE = "pipeline"

@@ -5,6 +5,7 @@ import json
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mlops.charts import (
@@ -12,6 +13,7 @@ from mlops.charts import (
     chart_from_dict,
     chart_to_dict,
     history_chart,
+    importance_chart,
     mermaid,
     precision_recall_chart,
     predicted_vs_actual_chart,
@@ -20,6 +22,7 @@ from mlops.charts import (
     save_png,
     table,
 )
+from mlops.scoring import permutation_importance_of
 
 
 @pytest.fixture
@@ -111,3 +114,25 @@ def test_table_fallback_and_png_carry_the_same_chart(classification, tmp_path):
     path = save_png(chart, tmp_path)
     assert path.name == "roc_curve.png" and path.read_bytes().startswith(b"\x89PNG")
     assert chart_from_dict(json.loads(json.dumps(chart_to_dict(chart)))) == chart
+
+
+def test_importance_chart_ranks_columns_and_starts_bars_at_zero():
+    chart = importance_chart("rmse", {"a": 0.1, "b|x": 3.0, 'c"d': -0.2}, top=2)
+    assert chart.x == ["b|x", "a"] and chart.series == {"candidate": [3.0, 0.1]}
+    assert chart.y_range[0] == 0.0 and chart.bars and "The 2 most important of 3" in chart.note
+    text = mermaid(importance_chart("rmse", {'c"d': 1.0, "e\nf": 0.5}))
+    assert '["c\'d", "e\'f"]' in text and "    bar [1.0, 0.5]" in text
+    assert "\\|" in table(chart)  # names from the data are escaped in the table
+
+
+def test_permutation_importance_finds_the_column_the_model_uses():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(3)
+    x = pd.DataFrame({"signal": rng.normal(size=800), "noise": rng.normal(size=800)})
+    y = pd.Series(np.where(x["signal"] + 0.3 * rng.normal(size=800) > 0, "yes", "no"))
+    model = LogisticRegression().fit(x, y)
+    importance = permutation_importance_of(model, x, y, "classification", "yes", "roc_auc", 0)
+    assert importance["signal"] > 0.2 > abs(importance["noise"])
+    loss = permutation_importance_of(model, x, y, "classification", "yes", "log_loss", 0)
+    assert loss["signal"] > 0  # lower-is-better metrics are turned so that positive = relied on

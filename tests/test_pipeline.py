@@ -1,6 +1,7 @@
 """The real scripts on fixture projects' data with a real (temporary) MLflow store."""
 
 import json
+import re
 import subprocess
 
 import mlflow
@@ -168,7 +169,11 @@ def test_evaluation_reports_paired_intervals_reproducibly(deployed, tmp_path):
         assert check["delta_interval"] == {"low": 0.0, "high": 0.0}, check
         assert check["verdict"] == "no detectable difference"
     assert first["summary"].startswith("Deploy: every threshold holds")
-    assert "\n✅ **Gate passed: deploy.** every threshold holds" in report
+    assert re.search(
+        r"\n✅ \*\*Gate passed: deploy\.\*\* roc_auc 0\.\d+, \+0\.0000 vs champion v1 "
+        r"\(no detectable difference\) — every threshold holds",
+        report,
+    ), report
     assert "| Δ candidate − champion (95% CI) |" in report
 
     client = MlflowClient(project.tracking_uri)
@@ -179,8 +184,8 @@ def test_evaluation_reports_paired_intervals_reproducibly(deployed, tmp_path):
 
     # The same charts in the summary (Mermaid), in MLflow and beside evaluation.json (PNG).
     names = [chart["name"] for chart in first["charts"]]
-    assert names == ["roc_curve", "precision_recall_curve", "metric_history"]
-    assert report.count("```mermaid") == 3 and "orange: champion v1" in report
+    assert names == ["roc_curve", "precision_recall_curve", "metric_history", "feature_importance"]
+    assert report.count("```mermaid") == 4 and "orange: champion v1" in report
     history = first["charts"][2]
     assert history["x"] == ["v1", "candidate"]
     logged = {a.path for a in client.list_artifacts(first["run_id"], "evaluation")}

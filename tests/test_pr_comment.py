@@ -57,10 +57,23 @@ def test_body_starts_with_one_marker_and_fits_a_comment():
     assert body.rstrip().endswith("the whole report is in the [run summary](https://run)._")
 
 
-def test_report_says_which_job_stopped_the_run():
+def test_report_says_which_stage_stopped_the_run_and_why():
     results = parse_results("validate=failure test=success train-evaluate=skipped")
-    markdown = report_markdown(None, results, "https://run")
-    assert "Pipeline stopped" in markdown and "| validate | failure |" in markdown
+    validation = "## Data validation\n❌ **`d.csv` failed 1 of 9 rules**, on 1 column(s): `age`."
+    markdown = report_markdown(None, results, "https://run", validation)
+    lines = markdown.splitlines()
+    assert lines[0] == "## Pipeline stopped before the model was evaluated"
+    assert lines[1].startswith(
+        "❌ **Stopped at `validate`: the data failed its expectation suite.** Nothing was "
+        "compared with the champion"
+    )
+    assert "### Data validation\n❌ **`d.csv` failed 1 of 9 rules**" in markdown
+    assert "| validate | failure |" in markdown and "Open the run ([run](https://run))" in markdown
+    tests_failed = report_markdown(
+        None, parse_results("validate=success test=failure train-evaluate=skipped"), None
+    )
+    assert "Stopped at `test`: the tests failed" in tests_failed
+    assert "Data validation" not in tests_failed
     passed = report_markdown("## Gate passed\n", parse_results("validate=success"), None)
     assert passed.startswith("## Gate passed") and "never deploys" in passed
 

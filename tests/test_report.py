@@ -7,7 +7,10 @@ import numpy as np
 import pandas as pd
 
 from mlops.charts import chart_to_dict, roc_chart
-from mlops.report import MAX_CELL, cell, evaluation_markdown
+from mlops.handoff import fit_summary
+from mlops.markdown import MAX_CELL, cell
+from mlops.report import evaluation_markdown
+from mlops.tracking import server_ui_url
 from mlops.validation import (
     MAX_TABLE_ROWS,
     FailedExpectation,
@@ -74,7 +77,10 @@ def evaluation(**changes) -> dict:
 def test_evaluation_headline_then_table_then_reasons():
     lines = evaluation_markdown(evaluation()).splitlines()
     assert lines[0] == "## Evaluation: `model`"
-    assert lines[1].startswith("❌ **Gate failed: no deploy.** log_loss is 0.4000, worse than")
+    assert lines[1].startswith(
+        "❌ **Gate failed: no deploy.** log_loss 0.4000, +0.1000 vs champion v3 (worse beyond "
+        "tolerance) — log_loss is 0.4000, worse than"
+    )
     header = next(line for line in lines if line.startswith("| metric"))
     assert table_cells(header) == [
         "metric",
@@ -114,7 +120,8 @@ def test_pull_request_wording_and_loosening_on_top():
     lines = evaluation_markdown(passed).splitlines()
     assert lines[1] == "⚠️ **This pull request loosens the gate** (compared with the base branch):"
     assert lines[2] == "- gate.thresholds.f1 lowered from 0.5 to 0.4"
-    assert lines[4].startswith("✅ **Gate passed: would deploy after merge.** every threshold")
+    assert lines[4].startswith("✅ **Gate passed: would deploy after merge.** log_loss 0.4000")
+    assert lines[4].endswith("— every threshold holds, and no compared metric is worse.")
     assert "Why not" not in "\n".join(lines)
     rejected = evaluation_markdown(evaluation(pull_request=True))
     assert "❌ **Gate failed: would not deploy after merge.**" in rejected
@@ -204,3 +211,39 @@ def test_charts_follow_the_mermaid_switch():
     tables = evaluation_markdown(evaluation(charts=[chart], mermaid=False))
     assert "```mermaid" not in tables and "**ROC curve** (true positive rate)" in tables
     assert "### Charts" not in evaluation_markdown(evaluation())
+
+
+def test_links_to_the_tracking_server_and_the_artifacts():
+    links = {
+        "run": "https://mlflow.example/#/experiments/1/runs/abc",
+        "champion": "https://mlflow.example/#/models/model/versions/3",
+        "artifacts": "https://github.com/o/r/actions/runs/9#artifacts",
+    }
+    text = evaluation_markdown(evaluation(links=links))
+    assert (
+        "[the run on the tracking server](https://mlflow.example/#/experiments/1/runs/abc) · "
+        "[champion v3](https://mlflow.example/#/models/model/versions/3) · charts as PNG and "
+        "the full evaluation: [`evaluation` artifact](https://github.com/o/r/actions/runs/9"
+        "#artifacts)"
+    ) in text
+    assert "tracking server" not in evaluation_markdown(evaluation(links={}))
+
+
+def test_server_ui_url_drops_credentials_and_ignores_local_stores():
+    assert server_ui_url("https://user:pw@mlflow.example:5000/base/") == (
+        "https://mlflow.example:5000/base"
+    )
+    assert server_ui_url("http://127.0.0.1:5000") == "http://127.0.0.1:5000"
+    assert server_ui_url("sqlite:///mlflow.db") is None
+    assert server_ui_url("file:///tmp/mlruns") is None
+
+
+def test_summaries_are_cut_to_fit_whole_lines_and_closed_code_blocks():
+    text = "# title\n```mermaid\n" + "\n".join(f"line {i}" for i in range(1000)) + "\n```"
+    cut = fit_summary(text, limit=500)
+    assert len(cut.encode()) <= 520 and cut.endswith("the artifacts hold it all._")
+    body = cut.rsplit("\n\n", 1)[0]
+    assert body.count("```") % 2 == 0 and all(
+        line.startswith(("#", "```", "line ")) for line in body.splitlines()
+    )
+    assert fit_summary("short") == "short"

@@ -441,8 +441,7 @@ def test_fork_pull_requests_are_compared_with_the_champion_and_commented(tmp_pat
     assert "the `validation` artifact of [this run](" in summary, summary
     comments = pull_request_comment(repo, github, broken, head, tmp_path / "comment2")
     assert len(comments) == 1, comments  # the same comment, updated in place
-    assert (
-        "Pipeline stopped" in comments[0]["body"]
-        and "| validate | failure |" in comments[0]["body"]
-    )
+    body = comments[0]["body"]
+    assert "❌ **Stopped at `validate`: the data failed its expectation suite.**" in body, body
+    assert "| age | column values to be between" in body and "| validate | failure |" in body
     assert published(github, Project(repo).model_name)["champion"]["version"] == "1"
