@@ -36,6 +36,7 @@ from mlops.handoff import (
     read_json,
     write_json,
 )
+from mlops.markdown import cell
 from mlops.registry import (
     PREVIOUS_CHAMPION_TAG,
     champion_version,
@@ -301,7 +302,7 @@ def rollback(config: Config, to_version: str | None, reason: str) -> int:
     print(f"rolled back {name} @{alias}: version {was} -> {to_version}")
     github_summary(
         f"## Rollback\n`{name}@{alias}` moved from version **{was}** to **{to_version}**"
-        + (f": {reason}" if reason else ".")
+        + (f": {cell(reason)}" if reason else ".")  # typed by a person: escaped
     )
     github_output({"version": to_version, "previous_version": str(was)})
     return 0
