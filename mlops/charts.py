@@ -105,19 +105,28 @@ def _bins(y_true: np.ndarray) -> list[np.ndarray]:
     return [part for part in np.array_split(order, min(BINS, len(order))) if len(part)]
 
 
+def _by_true_value(
+    name: str,
+    title: str,
+    y_label: str,
+    y_true: np.ndarray,
+    bins: list[np.ndarray],
+    series: dict[str, list[float]],
+) -> Chart:
+    labels = [_label(float(y_true[b].mean())) for b in bins]
+    return Chart(
+        name, title, "true value (mean of each tenth of the rows)", y_label, labels, series
+    )
+
+
 def predicted_vs_actual_chart(y_true: np.ndarray, predictions: dict[str, np.ndarray]) -> Chart:
     """Mean prediction per tenth of the rows by true value; a perfect model follows the
     mean true value."""
     bins = _bins(y_true)
     series = {name: [round(float(p[b].mean()), 4) for b in bins] for name, p in predictions.items()}
     series["perfect"] = [round(float(y_true[b].mean()), 4) for b in bins]
-    return Chart(
-        "predicted_vs_actual",
-        "Predicted against actual",
-        "true value (mean of each tenth of the rows)",
-        "mean prediction",
-        [_label(float(y_true[b].mean())) for b in bins],
-        series,
+    return _by_true_value(
+        "predicted_vs_actual", "Predicted against actual", "mean prediction", y_true, bins, series
     )
 
 
@@ -130,13 +139,8 @@ def residuals_chart(y_true: np.ndarray, predictions: dict[str, np.ndarray]) -> C
         for name, p in predictions.items()
     }
     series["zero"] = [0.0] * len(bins)
-    return Chart(
-        "residuals",
-        "Residuals",
-        "true value (mean of each tenth of the rows)",
-        "mean residual (prediction − true)",
-        [_label(float(y_true[b].mean())) for b in bins],
-        series,
+    return _by_true_value(
+        "residuals", "Residuals", "mean residual (prediction − true)", y_true, bins, series
     )
 
 
