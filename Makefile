@@ -89,7 +89,7 @@ score: $(VENV)/.runtime ## score a CSV with the champion (INPUT=path/to/file.csv
 # Three workers on two cores: the slow tests spend part of their time waiting on servers and
 # subprocesses, so a third keeps both cores busy.
 test: $(VENV)/.dev ## the full test suite, as CI runs it
-	$(PY) -m pytest -n 3 --dist worksteal
+	$(PY) -m pytest -n 3 --dist worksteal --durations=15
 
 test-fast: $(VENV)/.dev ## unit tests only (under a minute)
 	$(PY) -m pytest -m "not slow"

@@ -36,6 +36,9 @@ EVALUATION_KEYS = {
     "summary",
     "reasons",
     "checks",
+    "charts",
+    "mermaid",
+    "links",
     "predictions_file",
     "predictions_sha256",
 }

@@ -32,8 +32,28 @@ def test_valid_data_passes_every_expectation(project):
             "(table): table columns to match set",
         ),
         (lambda ls: ls[:200], "(table): table row count to be between"),
+        (
+            # A range rule GX cannot evaluate on text: its own error, and what the data holds.
+            lambda ls: set_field(ls, 3, "south", "abc"),
+            "south: column values to be between min_value=0.0, max_value=1.0: could not be "
+            "evaluated (Column values, min_value, and max_value must either be None or of the "
+            "same type.); 1 value(s) are not numbers; e.g. 'abc' ×1; rows 2",
+        ),
+        (
+            # A missing value is shown by its row, not as nan.
+            lambda ls: set_field(ls, 2, "govrace", ""),
+            "govrace: column values to not be null; observed 1 unexpected value(s) (0.",
+        ),
     ],
-    ids=["out-of-range", "unseen-category", "third-class", "renamed-target", "too-few-rows"],
+    ids=[
+        "out-of-range",
+        "unseen-category",
+        "third-class",
+        "renamed-target",
+        "too-few-rows",
+        "text-in-a-range-column",
+        "missing-value",
+    ],
 )
 def test_corrupted_data_fails_with_a_clear_message(project: Project, edit, expected):
     rewrite_data(project, edit)
@@ -41,6 +61,9 @@ def test_corrupted_data_fails_with_a_clear_message(project: Project, edit, expec
     assert result.returncode == 1
     assert f"{project.data_path.name}: INVALID" in result.stdout
     assert expected in result.stdout
+    assert "nan" not in result.stdout
+    if "not be null" in expected:
+        assert "% of rows); rows 1" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
 
 

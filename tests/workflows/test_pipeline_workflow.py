@@ -290,8 +290,9 @@ def test_champion_persists_across_pushes_and_rollback(tmp_path):
     assert "Gate passed" in evaluation.summary
     assert evaluation.outputs["evaluate"]["deploy"] == "true"
     assert f"Deployed **{model}** version **1** as `@champion`" in first.job("deploy").summary
+    assert "in the `model-bundle` artifact of [this run](" in first.job("deploy").summary
     count = project.expectation_count()
-    assert f"{count} of {count} expectations met" in first.job("validate").summary
+    assert f"passed all {count} rules of" in first.job("validate").summary
     assert "## Tests: ✅ passed" in first.job("test").summary
     deployment = json.loads(
         (first.artifacts_dir / "mlflow-store-deployed" / "outputs" / "deployment.json").read_text()
