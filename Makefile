@@ -44,11 +44,8 @@ adapt: $(VENV)/.runtime ## draft config.yaml + suite for a CSV: DATA=data/x.csv 
 suite: $(VENV)/.runtime ## redraft only the expectation suite for the data config.yaml names [FORCE=1]
 	$(PY) adapt_project.py --suite-only $(force_flag)
 
-pipeline: $(VENV)/.runtime ## validate → train → evaluate → gate → deploy, against the embedded store
-	$(PY) validate_data.py
-	$(PY) train_model.py
-	$(PY) evaluate_model.py
-	$(PY) deploy_model.py --skip-if-rejected
+pipeline: $(VENV)/.runtime ## validate → train → evaluate → gate → deploy in one process, against the embedded store
+	$(PY) run_pipeline.py
 	@echo
 	@echo "Browse the runs:  $(VENV)/bin/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}"
 

@@ -13,13 +13,8 @@ Exit codes: 0 done (or nothing to do), 2 unusable store, release or config.
 import getpass
 import os
 
-from mlops import champion_store
 from mlops.cli import parse_args, script_parser
-from mlops.config import load_config
 from mlops.errors import run_script
-from mlops.github_releases import Releases
-from mlops.handoff import github_summary
-from mlops.tracking import embedded_tracking_uri, tracking_errors
 
 
 def main() -> int:
@@ -31,6 +26,12 @@ def main() -> int:
     publish.add_argument("--event", choices=["deploy", "rollback"], required=True)
     publish.add_argument("--reason", default="", help="why (recorded in the history)")
     args = parse_args(parser)
+
+    from mlops import champion_store
+    from mlops.config import load_config
+    from mlops.github_releases import Releases
+    from mlops.handoff import github_summary
+    from mlops.tracking import embedded_tracking_uri, tracking_errors
 
     config = load_config(args.config)
     if champion_store.server_configured():

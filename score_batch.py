@@ -5,16 +5,10 @@ stops with one message per column. The model is loaded with the reviewed skops t
 Exit codes: 0 scored, 2 unusable input, config, model or tracking server.
 """
 
-import tempfile
 from pathlib import Path
 
 from mlops.cli import parse_args, script_parser
-from mlops.config import load_config
-from mlops.data import load_dataset
 from mlops.errors import run_script
-from mlops.registry import download_model, load_sklearn_model
-from mlops.scoring import model_inputs
-from mlops.tracking import configure_tracking, tracking_errors
 
 
 def main() -> int:
@@ -24,25 +18,10 @@ def main() -> int:
     parser.add_argument("--model-uri", help="default: models:/<registered_model>@<champion_alias>")
     args = parse_args(parser)
 
-    config = load_config(args.config)
-    model_uri = args.model_uri or (
-        f"models:/{config.mlflow.registered_model}@{config.mlflow.champion_alias}"
-    )
-    frame = load_dataset(args.input, config.data.max_file_mb)
-    uri = configure_tracking(config)
-    with tracking_errors(uri), tempfile.TemporaryDirectory() as scratch:
-        model_dir = download_model(model_uri, Path(scratch))
-        model = load_sklearn_model(model_dir)
-        features = model_inputs(frame, model_dir, f"{args.input} for {model_uri}")
-    scored = frame.copy()
-    scored["prediction"] = model.predict(features)
-    if config.data.task == "classification":
-        probabilities = model.predict_proba(features)
-        for index, label in enumerate(model.classes_):
-            scored[f"probability_{label}"] = probabilities[:, index]
-    output = args.output or args.input.with_name(f"{args.input.stem}.predictions.csv")
-    scored.to_csv(output, index=False)
-    print(f"scored {len(scored)} rows of {args.input.name} with {model_uri}: {output}")
+    from mlops.config import load_config
+    from mlops.scoring import score_csv
+
+    score_csv(load_config(args.config), args.input, args.output, args.model_uri)
     return 0
 
 

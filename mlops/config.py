@@ -169,6 +169,7 @@ class Config(_Section):
     report: ReportSection = Field(default_factory=ReportSection)
     # Where the file was read from; relative paths in it resolve against its folder.
     root: Path = Field(default=REPO_ROOT, exclude=True)
+    file: Path = Field(default=DEFAULT_CONFIG, exclude=True)
 
     @field_validator("metrics")
     @classmethod
@@ -183,10 +184,6 @@ class Config(_Section):
             raise ValueError(
                 f"metrics {wrong} are not {task} metrics; expected some of {metrics_for(task)}"
             )
-        try:
-            self.model.check_params(task)
-        except ValueError as error:
-            raise ValueError(f"model.params: {error}") from None
         return self
 
     @model_validator(mode="after")
@@ -248,7 +245,7 @@ def load_config(path: str | Path | None = None) -> Config:
     if not isinstance(raw, dict):
         raise PipelineError(f"{config_path.name}: expected a mapping of sections at the top level")
     try:
-        config = Config.model_validate({**raw, "root": config_path.parent})
+        config = Config.model_validate({**raw, "root": config_path.parent, "file": config_path})
     except ValidationError as error:
         problems = "\n  ".join(_describe(item) for item in error.errors())
         raise PipelineError(f"{config_path.name}: invalid configuration:\n  {problems}") from None
@@ -257,6 +254,13 @@ def load_config(path: str | Path | None = None) -> Config:
             f"{config_path.name}: data.path: no file at {config.data_path} "
             "(paths are relative to the config file)"
         )
+    # Last, since it imports scikit-learn: every other mistake is reported without it.
+    try:
+        config.model.check_params(config.data.task)
+    except ValueError as error:
+        raise PipelineError(
+            f"{config_path.name}: invalid configuration:\n  model.params: {error}"
+        ) from None
     return config
 
 

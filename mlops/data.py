@@ -1,23 +1,43 @@
 """Read the dataset once, split it the same way in every step, and fingerprint it."""
 
 import csv
+import functools
 import hashlib
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from mlops.config import Config
 from mlops.errors import PipelineError
 
 
 def file_sha256(path: Path) -> str:
+    """The file's sha256; computed once per process while the file is unchanged."""
+    status = path.stat()
+    return _sha256(path.resolve(), status.st_size, status.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=32)
+def _sha256(path: Path, _size: int, _mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Split:
+    """The seeded split every step uses; rows keep their index in the data file, whose
+    every column `frame` holds (a champion may take columns the config no longer lists)."""
+
+    frame: pd.DataFrame
+    x_train: pd.DataFrame
+    x_test: pd.DataFrame
+    y_train: pd.Series
+    y_test: pd.Series
 
 
 DELIMITERS = (";", "\t", "|")
@@ -97,14 +117,14 @@ def split_features_target(frame: pd.DataFrame, config: Config) -> tuple[pd.DataF
     return features, target
 
 
-def holdout_split(
-    frame: pd.DataFrame, config: Config
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:
-    """(X_train, X_test, y_train, y_test): seeded and identical in every step; stratified on
-    the target for classification, so both parts hold every class in the same proportion."""
+def holdout_split(frame: pd.DataFrame, config: Config) -> Split:
+    """The training and held-out parts: seeded and identical in every step; stratified on the
+    target for classification, so both parts hold every class in the same proportion."""
+    from sklearn.model_selection import train_test_split
+
     features, target = split_features_target(frame, config)
     try:
-        return train_test_split(
+        parts = train_test_split(
             features,
             target,
             test_size=config.split.test_fraction,
@@ -113,14 +133,26 @@ def holdout_split(
         )
     except ValueError as error:
         raise PipelineError(f"{config.data_path}: cannot split the data: {error}") from None
+    return Split(frame, *parts)
 
 
-def schema_sample(frame: pd.DataFrame, size: int = 1000) -> pd.DataFrame:
-    """A few rows to infer a model signature from, with a missing value in every column that
-    has one anywhere, so those columns come out optional (inference on all rows is slow)."""
-    rows = list(frame.index[:size])
+def rows_sha256(index: pd.Index) -> str:
+    """A fingerprint of which rows (by their number in the data file) a part holds."""
+    return hashlib.sha256(index.to_numpy(dtype="int64").tobytes()).hexdigest()
+
+
+def schema_sample(
+    frame: pd.DataFrame, rows: pd.Index | None = None, size: int = 1000
+) -> pd.DataFrame:
+    """A few of `rows` (default: all) to infer a schema from, with a missing value in every
+    column that has one among them, so those columns come out optional (inference on every
+    row is slow). Copies only the sample."""
+    rows = frame.index if rows is None else rows
+    picked = list(rows[:size])
     for column in frame.columns:
-        missing = frame.index[frame[column].isna()]
-        if len(missing):
-            rows.append(missing[0])
-    return frame.loc[list(dict.fromkeys(rows))]
+        missing = frame[column].isna()
+        if missing.any():
+            missing_rows = rows[missing.loc[rows].to_numpy()]
+            if len(missing_rows):
+                picked.append(missing_rows[0])
+    return frame.loc[list(dict.fromkeys(picked))]

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from sklearn import metrics as skm
 
 Task = Literal["classification", "regression"]
 TASKS: tuple[Task, ...] = ("classification", "regression")
@@ -54,6 +53,13 @@ class Sums:
     target_squared: np.ndarray | None = None
 
 
+def _sk() -> Any:
+    """scikit-learn's metrics module, imported on first use (config loading needs none of it)."""
+    from sklearn import metrics
+
+    return metrics
+
+
 def _ratio(numerator: np.ndarray, denominator: Any) -> np.ndarray:
     """numerator / denominator, 0 where the denominator is 0 (scikit-learn's zero_division=0)."""
     numerator = np.asarray(numerator, dtype="float64")
@@ -84,14 +90,14 @@ def _roc_auc(y_true: np.ndarray, _y_pred: np.ndarray, y_score: np.ndarray) -> fl
     # Undefined (not an error) when the held-out rows hold only one class.
     if len(np.unique(y_true)) < 2:
         return math.nan
-    return float(skm.roc_auc_score(y_true, y_score))
+    return float(_sk().roc_auc_score(y_true, y_score))
 
 
 def _r2(y_true: np.ndarray, y_pred: np.ndarray, _y_score: np.ndarray) -> float:
     # Undefined when the held-out target is constant.
     if len(y_true) < 2 or np.all(y_true == y_true[0]):
         return math.nan
-    return float(skm.r2_score(y_true, y_pred))
+    return float(_sk().r2_score(y_true, y_pred))
 
 
 METRICS: dict[str, Metric] = {
@@ -104,7 +110,7 @@ METRICS: dict[str, Metric] = {
             True,
             0.0,
             1.0,
-            lambda t, p, _s: float(skm.f1_score(t, p, zero_division=0)),
+            lambda t, p, _s: float(_sk().f1_score(t, p, zero_division=0)),
             _f1_from_sums,
         ),
         Metric(
@@ -113,7 +119,7 @@ METRICS: dict[str, Metric] = {
             True,
             0.0,
             1.0,
-            lambda t, p, _s: float(skm.precision_score(t, p, zero_division=0)),
+            lambda t, p, _s: float(_sk().precision_score(t, p, zero_division=0)),
             lambda s: _ratio(s.true_positives, s.true_positives + s.false_positives),
         ),
         Metric(
@@ -122,7 +128,7 @@ METRICS: dict[str, Metric] = {
             True,
             0.0,
             1.0,
-            lambda t, p, _s: float(skm.recall_score(t, p, zero_division=0)),
+            lambda t, p, _s: float(_sk().recall_score(t, p, zero_division=0)),
             lambda s: _ratio(s.true_positives, s.positives),
         ),
         Metric(
@@ -131,7 +137,7 @@ METRICS: dict[str, Metric] = {
             True,
             0.0,
             1.0,
-            lambda t, p, _s: float(skm.accuracy_score(t, p)),
+            lambda t, p, _s: float(_sk().accuracy_score(t, p)),
             lambda s: _ratio(
                 s.true_positives + s.negatives - s.false_positives, s.positives + s.negatives
             ),
@@ -142,7 +148,7 @@ METRICS: dict[str, Metric] = {
             False,
             0.0,
             math.inf,
-            lambda t, _p, s: float(skm.log_loss(t, s, labels=[False, True])),
+            lambda t, _p, s: float(_sk().log_loss(t, s, labels=[False, True])),
             lambda s: _ratio(s.log_loss_total, s.positives + s.negatives),
         ),
         Metric(
@@ -151,7 +157,7 @@ METRICS: dict[str, Metric] = {
             False,
             0.0,
             math.inf,
-            lambda t, p, _s: float(skm.root_mean_squared_error(t, p)),
+            lambda t, p, _s: float(_sk().root_mean_squared_error(t, p)),
             lambda s: np.sqrt(_ratio(s.squared_error, s.rows)),
         ),
         Metric(
@@ -160,7 +166,7 @@ METRICS: dict[str, Metric] = {
             False,
             0.0,
             math.inf,
-            lambda t, p, _s: float(skm.mean_absolute_error(t, p)),
+            lambda t, p, _s: float(_sk().mean_absolute_error(t, p)),
             lambda s: _ratio(s.absolute_error, s.rows),
         ),
         Metric("r2", "regression", True, -math.inf, 1.0, _r2, _r2_from_sums),

@@ -1,20 +1,12 @@
-"""Build the scikit-learn pipeline the config describes, and the reviewed skops trust list."""
+"""Build the scikit-learn pipeline the config describes, and the reviewed skops trust list.
 
+scikit-learn is imported only when an estimator or a pipeline is built, so reading the
+config (every step does it first) stays fast.
+"""
+
+import importlib
 from dataclasses import dataclass
 from typing import Any
-
-from sklearn.base import BaseEstimator
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import (
-    HistGradientBoostingClassifier,
-    HistGradientBoostingRegressor,
-    RandomForestClassifier,
-    RandomForestRegressor,
-)
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from mlops.metrics import Task
 
@@ -24,28 +16,33 @@ _HIST_TREE = "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"
 
 @dataclass(frozen=True)
 class Estimator:
-    cls: type[BaseEstimator]
+    path: str  # module.Class
     # Types skops must be told to trust to load this estimator; each was reviewed as data-only
     # (no code runs when it is loaded). Add to it only after the same review.
     skops_trusted_types: tuple[str, ...] = ()
     # One-hot encoding of a many-valued column is sparse; some estimators refuse sparse input.
     accepts_sparse: bool = True
 
+    @property
+    def cls(self) -> type:
+        module, name = self.path.rsplit(".", 1)
+        return getattr(importlib.import_module(module), name)
+
 
 # The same three names for both tasks, so a fork that changes task keeps its estimator choice.
 ESTIMATORS: dict[Task, dict[str, Estimator]] = {
     "classification": {
-        "linear": Estimator(LogisticRegression),
-        "random_forest": Estimator(RandomForestClassifier, (_TREE,)),
+        "linear": Estimator("sklearn.linear_model.LogisticRegression"),
+        "random_forest": Estimator("sklearn.ensemble.RandomForestClassifier", (_TREE,)),
         "hist_gradient_boosting": Estimator(
-            HistGradientBoostingClassifier, (_HIST_TREE,), accepts_sparse=False
+            "sklearn.ensemble.HistGradientBoostingClassifier", (_HIST_TREE,), accepts_sparse=False
         ),
     },
     "regression": {
-        "linear": Estimator(Ridge),
-        "random_forest": Estimator(RandomForestRegressor, (_TREE,)),
+        "linear": Estimator("sklearn.linear_model.Ridge"),
+        "random_forest": Estimator("sklearn.ensemble.RandomForestRegressor", (_TREE,)),
         "hist_gradient_boosting": Estimator(
-            HistGradientBoostingRegressor, (_HIST_TREE,), accepts_sparse=False
+            "sklearn.ensemble.HistGradientBoostingRegressor", (_HIST_TREE,), accepts_sparse=False
         ),
     },
 }
@@ -64,7 +61,7 @@ def trusted_types() -> list[str]:
     return sorted(types)
 
 
-def make_estimator(task: Task, name: str, params: dict[str, Any], seed: int) -> BaseEstimator:
+def make_estimator(task: Task, name: str, params: dict[str, Any], seed: int) -> Any:
     """The configured estimator; seeded when it has randomness and the config did not seed it."""
     estimator = ESTIMATORS[task][name].cls(**params)
     if "random_state" in estimator.get_params() and "random_state" not in params:
@@ -79,8 +76,14 @@ def build_pipeline(
     seed: int,
     numeric: list[str],
     categorical: list[str],
-) -> Pipeline:
-    """Impute and scale numbers, impute and one-hot encode categories, then the estimator."""
+) -> Any:
+    """Impute and scale numbers, impute and one-hot encode categories, then the estimator:
+    an unfitted scikit-learn Pipeline."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
     numeric_steps = Pipeline(
         [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]
     )

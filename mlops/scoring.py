@@ -1,5 +1,6 @@
 """Score a fitted pipeline on held-out rows: predictions, positive-class scores, metrics."""
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -188,3 +189,35 @@ def permutation_importance_of(
     )
     means = result.importances_mean
     return {str(column): float(value) for column, value in zip(x.columns, means, strict=True)}
+
+
+def score_csv(config: Any, path: Path, output: Path | None, model_uri: str | None) -> Path:
+    """Score a CSV with a model (default: the champion) and write the rows with their
+    predictions (and class probabilities) to `output` (default: <input>.predictions.csv)."""
+    import tempfile
+
+    from mlops.data import load_dataset
+    from mlops.registry import download_model, load_sklearn_model
+    from mlops.tracking import configure_tracking, tracking_errors
+
+    model_uri = model_uri or (
+        f"models:/{config.mlflow.registered_model}@{config.mlflow.champion_alias}"
+    )
+    frame = load_dataset(path, config.data.max_file_mb)
+    uri = configure_tracking(config)
+    with tracking_errors(uri), tempfile.TemporaryDirectory() as scratch:
+        model_dir = download_model(model_uri, Path(scratch))
+        model = load_sklearn_model(model_dir)
+        features = model_inputs(frame, model_dir, f"{path} for {model_uri}")
+    scored = frame.copy()
+    scored["prediction"] = model.predict(features)
+    if config.data.task == "classification":
+        probabilities = model.predict_proba(features)
+        for index, label in enumerate(model.classes_):
+            scored[f"probability_{label}"] = probabilities[:, index]
+    output = output or path.with_name(f"{path.stem}.predictions.csv")
+    scored.to_csv(output, index=False)
+    logging.getLogger(__name__).info(
+        f"scored {len(scored)} rows of {path.name} with {model_uri}: {output}"
+    )
+    return output

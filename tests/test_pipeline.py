@@ -11,7 +11,14 @@ from mlflow.tracking import MlflowClient
 
 from mlops.metrics import metrics_for
 from mlops.modeling import ESTIMATOR_NAMES
-from tests.conftest import CLASSIFICATION, REGRESSION, Project, copy_of, make_project
+from tests.conftest import (
+    CLASSIFICATION,
+    REGRESSION,
+    Project,
+    copy_of,
+    make_project,
+    rewrite_data,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -303,3 +310,71 @@ def test_every_estimator_trains_evaluates_deploys_and_serves(tmp_path, fixture):
         champion = json.loads((project.outputs / "deployment.json").read_text())["version"]
     client = MlflowClient(project.tracking_uri)
     assert client.get_model_version_by_alias(project.model_name, "champion")
+
+
+def _records(project: Project) -> dict:
+    """What a pipeline run leaves, less what differs between any two runs (ids, times,
+    absolute paths): the outputs, the MLflow run, its dataset inputs and the registry."""
+    outputs = {
+        name: json.loads((project.outputs / name).read_text())
+        for name in ("training.json", "evaluation.json", "deployment.json")
+    }
+    client = MlflowClient(project.tracking_uri)
+    run = client.get_run(outputs["training.json"]["run_id"])
+    version = client.get_model_version_by_alias(project.model_name, "champion")
+    run_specific = {"run_id", "model_uri", "model_sha256", "tracking_uri", "serving_check"}
+    evaluation = outputs["evaluation.json"]
+    return {
+        "outputs": {
+            name: {k: v for k, v in content.items() if k not in run_specific}
+            for name, content in outputs.items()
+        },
+        "validation": json.loads((project.outputs / "validation.json").read_text())["statistics"],
+        "predictions": (project.outputs / "holdout_predictions.csv").read_text(),
+        "params": {k: v for k, v in run.data.params.items() if k != "data.path"},
+        "metrics": sorted(k for k in run.data.metrics),
+        "values": {k: v for k, v in run.data.metrics.items() if k != "fit_time_seconds"},
+        "tags": {
+            k: v
+            for k, v in run.data.tags.items()
+            if not k.startswith("mlflow.") and k not in ("model.sha256", "gate.reasons")
+        },
+        "inputs": sorted(
+            (i.tags[0].value, i.dataset.name, i.dataset.digest, i.dataset.profile, i.dataset.schema)
+            for i in run.inputs.dataset_inputs
+        ),
+        "artifacts": sorted(a.path for a in client.list_artifacts(run.info.run_id, "evaluation")),
+        "version": (version.version, sorted(version.tags)),
+        "summary": evaluation["summary"],
+    }
+
+
+def test_one_process_pipeline_leaves_what_the_four_scripts_leave(deployed, tmp_path):
+    project = make_project(tmp_path)
+    result = project.run("run_pipeline.py")
+    assert result.returncode == 0, result.stdout + result.stderr
+    ran = _records(project)
+    assert ran == _records(deployed)
+    for line in (
+        f"{project.data_path.name}: valid ({project.expectation_count()} expectations met)",
+        f"deployed {project.model_name} version 1 as @champion (previous champion: none)",
+    ):
+        assert line in result.stdout
+
+
+def test_one_process_pipeline_stops_where_the_step_script_would(tmp_path):
+    project = make_project(tmp_path)
+    rewrite_data(project, lambda lines: lines[:50])  # fewer rows than the suite allows
+    stopped = project.run("run_pipeline.py")
+    alone = project.run("validate_data.py")
+    assert stopped.returncode == alone.returncode == 1
+    failures = [line for line in alone.stdout.splitlines() if line.startswith("  - ")]
+    assert failures and all(line in stopped.stdout for line in failures)
+    assert not (project.outputs / "training.json").exists()
+
+    config = project.config()
+    config["model"]["params"] = {"not_a_parameter": 1}
+    project.write_config(config)
+    broken, alone = project.run("run_pipeline.py"), project.run("train_model.py")
+    assert broken.returncode == alone.returncode == 2
+    assert broken.stderr == alone.stderr and "model.params" in broken.stderr

@@ -1,0 +1,351 @@
+"""Score the trained model on the held-out rows, compare it with the champion, apply the gate.
+
+Writes outputs/evaluation.json, outputs/evaluation.md and outputs/holdout_predictions.csv.
+A failed gate is a normal outcome, not an error: the decision is in the files (and in
+$GITHUB_OUTPUT / $GITHUB_STEP_SUMMARY on GitHub Actions).
+"""
+
+import logging
+import math
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+from mlflow.tracking import MlflowClient
+
+from mlops.bootstrap import Estimate, Predictions, paired_bootstrap
+from mlops.charts import (
+    Chart,
+    chart_to_dict,
+    history_chart,
+    importance_chart,
+    precision_recall_chart,
+    predicted_vs_actual_chart,
+    residuals_chart,
+    roc_chart,
+    save_png,
+)
+from mlops.config import Config, gate_at_revision
+from mlops.data import Split, file_sha256, holdout_split, load_dataset, rows_sha256
+from mlops.errors import PipelineError
+from mlops.gate import decide, loosened
+from mlops.handoff import (
+    EVALUATION_FILE,
+    EVALUATION_REPORT,
+    HOLDOUT_PREDICTIONS,
+    TRAINING_FILE,
+    github_output,
+    github_run_url,
+    github_summary,
+    on_pull_request,
+    outputs_dir,
+    read_json,
+    write_json,
+)
+from mlops.registry import (
+    champion_version,
+    directory_sha256,
+    download_model,
+    load_sklearn_model,
+    metric_history,
+)
+from mlops.report import evaluation_markdown
+from mlops.scoring import Scores, model_inputs, permutation_importance_of, score, true_values
+from mlops.steps.train import Trained
+from mlops.tracking import configure_tracking, server_ui_url, tracking_errors
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    evaluation: dict[str, Any]  # what evaluation.json holds
+    report: str  # evaluation.md
+
+    @property
+    def passed(self) -> bool:
+        return self.evaluation["deploy"]
+
+
+def _metrics_to_log(estimates: dict[str, Estimate]) -> dict[str, float]:
+    """test_<m> with its interval (_low, _high), champion_<m>, and delta_<m> with its interval."""
+    logged = {}
+    for name, e in estimates.items():
+        for key, value in (
+            (f"test_{name}", e.value),
+            (f"champion_{name}", e.champion),
+            (f"delta_{name}", e.delta),
+        ):
+            if value is not None:
+                logged[key] = value
+        for key, interval in ((f"test_{name}", e.interval), (f"delta_{name}", e.delta_interval)):
+            if interval is not None:
+                logged.update({f"{key}_low": interval.low, f"{key}_high": interval.high})
+    return logged
+
+
+def _charts(
+    config: Config,
+    truth: Any,
+    models: dict[str, Predictions],
+    history: list[tuple[str, float]],
+    importances: dict[str, float],
+) -> list[Chart]:
+    """Candidate against champion (mlops/charts.py), the main metric's recent history, and
+    the columns the candidate relies on."""
+    if config.data.task == "regression":
+        predictions = {name: model.labels for name, model in models.items()}
+        charts = [
+            predicted_vs_actual_chart(truth, predictions),
+            residuals_chart(truth, predictions),
+        ]
+    else:
+        scores = {name: model.scores for name, model in models.items()}
+        charts = [roc_chart(truth, scores), precision_recall_chart(truth, scores)]
+    if len(history) > 1:
+        charts.append(history_chart(_main_metric(config), history))
+    if importances and all(math.isfinite(v) for v in importances.values()):
+        charts.append(importance_chart(_main_metric(config), importances))
+    return charts
+
+
+def _main_metric(config: Config) -> str:
+    """The metric the history and the importances follow: the first one with a threshold."""
+    return next(iter(config.gate.thresholds), config.metrics[0])
+
+
+def _log_figures(config: Config, charts: list[Chart], scores: Scores, y_test: Any, outputs: Path):
+    """Each chart as <name>.png beside evaluation.json and in the run's evaluation/ folder,
+    and the confusion matrix for classification."""
+    for chart in charts:
+        mlflow.log_artifact(str(save_png(chart, outputs)), "evaluation")
+    if config.data.task == "classification":
+        import matplotlib.pyplot as plt  # save_png has chosen the Agg backend
+        from sklearn.metrics import ConfusionMatrixDisplay
+
+        figure, axes = plt.subplots(figsize=(5, 4))
+        ConfusionMatrixDisplay.from_predictions(
+            y_test.astype(str), scores.predictions["prediction"].astype(str), ax=axes
+        )
+        figure.tight_layout()
+        figure.savefig(outputs / "confusion_matrix.png", dpi=100)
+        plt.close(figure)
+        mlflow.log_artifact(str(outputs / "confusion_matrix.png"), "evaluation")
+
+
+def _score_champion(
+    config: Config, client: MlflowClient, holdout_rows: pd.DataFrame, y_test: pd.Series
+) -> tuple[dict[str, Any] | None, Scores | None, list[str]]:
+    """The champion's version and scores on the same rows, or reasons it cannot be scored.
+
+    The champion takes the columns it was trained on, which may differ from the candidate's.
+    """
+    version = champion_version(client, config.mlflow.registered_model, config.mlflow.champion_alias)
+    if version is None:
+        return None, None, []
+    about = {"version": str(version.version), "run_id": version.run_id}
+    uri = f"models:/{config.mlflow.registered_model}/{version.version}"
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            model_dir = download_model(uri, Path(scratch))
+            model = load_sklearn_model(model_dir)
+            x_test = model_inputs(holdout_rows, model_dir, str(config.data_path))
+        scores = score(
+            model, x_test, y_test, config.data.task, config.data.positive_class, config.metrics
+        )
+    except (PipelineError, ValueError, KeyError) as error:
+        # Fail closed: a candidate cannot be shown to be no worse than a champion we cannot score.
+        reason = (
+            f"the champion (version {version.version}) could not be scored on the held-out "
+            f"rows: {error}"
+        )
+        return {**about, "metrics": None}, None, [reason]
+    return about, scores, []
+
+
+def _estimates(
+    config: Config, truth: Any, candidate: Predictions, champion: Predictions | None
+) -> dict[str, Estimate]:
+    """Values, intervals and paired differences from the bootstrap (mlops/bootstrap.py)."""
+    return paired_bootstrap(
+        config.data.task,
+        config.metrics,
+        truth,
+        candidate,
+        champion,
+        confidence=config.gate.confidence,
+        resamples=config.gate.bootstrap_resamples,
+        seed=config.split.seed,
+    )
+
+
+def _links(
+    uri: str, client: MlflowClient, run_id: str, config: Config, champion: dict | None
+) -> dict[str, str]:
+    """Where a reader goes next: the run and the champion on the tracking server's UI (with
+    a server), and this workflow run's artifacts (on GitHub Actions)."""
+    links = {}
+    server = server_ui_url(uri)
+    if server:
+        experiment = client.get_run(run_id).info.experiment_id
+        links["run"] = f"{server}/#/experiments/{experiment}/runs/{run_id}"
+        if champion:
+            name, version = config.mlflow.registered_model, champion["version"]
+            links["champion"] = f"{server}/#/models/{name}/versions/{version}"
+    run_url = github_run_url()
+    if run_url:
+        links["artifacts"] = f"{run_url}#artifacts"
+    return links
+
+
+def _gate_changes(base_ref: str | None, config: Config) -> dict | None:
+    """On a pull request: how its config loosens the base branch's gate, if it does."""
+    if not base_ref:
+        return None
+    try:
+        base = gate_at_revision(base_ref, config.file)
+    except PipelineError as error:
+        return {"base_ref": base_ref, "loosened": [], "error": str(error)}
+    return {"base_ref": base_ref, "loosened": loosened(base.settings(), config.gate.settings())}
+
+
+def _holdout(config: Config, training: dict[str, Any], trained: Trained | None) -> Split:
+    """The split the model was trained on: handed over in this process, else read again and
+    checked against what training.json recorded."""
+    if file_sha256(config.data_path) != training["data_sha256"]:
+        raise PipelineError(
+            f"{config.data_path}: changed since the model was trained; run train_model.py again"
+        )
+    if trained is not None and trained.run_id == training["run_id"]:
+        return trained.split
+    split = holdout_split(load_dataset(config.data_path, config.data.max_file_mb), config)
+    if training.get("holdout_sha256") not in (None, rows_sha256(split.x_test.index)):
+        raise PipelineError(
+            f"{config.data_path}: the held-out rows differ from the ones set aside at training "
+            "(split settings or library versions changed); run train_model.py again"
+        )
+    return split
+
+
+def evaluate(
+    config: Config, base_ref: str | None = None, trained: Trained | None = None
+) -> Evaluated:
+    """Evaluate the model training.json names. `base_ref`: on a pull request, the base
+    branch's commit, whose gate section is compared with this one. `trained`: the training
+    step's result in this process (its split and model, instead of reading them again)."""
+    outputs = outputs_dir(config)
+    training = read_json(outputs / TRAINING_FILE, "train_model.py")
+    split = _holdout(config, training, trained)
+    x_test, y_test = split.x_test, split.y_test
+    gate_changes = _gate_changes(base_ref, config)
+
+    uri = configure_tracking(config)
+    client = MlflowClient()
+    with tracking_errors(uri):
+        with tempfile.TemporaryDirectory() as scratch:
+            model_dir = download_model(training["model_uri"], Path(scratch))
+            model_sha256 = directory_sha256(model_dir)
+            in_memory = trained is not None and trained.run_id == training["run_id"]
+            model = trained.model if in_memory else load_sklearn_model(model_dir)
+        candidate = score(
+            model, x_test, y_test, config.data.task, config.data.positive_class, config.metrics
+        )
+        champion, champion_scores, champion_problems = _score_champion(
+            config, client, split.frame.loc[x_test.index], y_test
+        )
+        links = _links(uri, client, training["run_id"], config, champion)
+        history = metric_history(
+            client,
+            config.mlflow.registered_model,
+            _main_metric(config),
+            config.report.history_versions,
+        )
+
+    task, positive = config.data.task, config.data.positive_class
+    truth = true_values(y_test, task, positive)
+    candidate_view = candidate.for_metrics(task, positive)
+    champion_view = champion_scores.for_metrics(task, positive) if champion_scores else None
+    estimates = _estimates(config, truth, candidate_view, champion_view)
+    decision = decide(estimates, config.gate.settings(), has_champion=champion_scores is not None)
+    passed = decision.passed and not champion_problems
+    reasons = champion_problems + decision.reasons if champion_problems else decision.reasons
+    summary = f"No deploy: {champion_problems[0]}." if champion_problems else decision.summary
+    metrics = {name: estimate.value for name, estimate in estimates.items()}
+    if champion is not None and champion_scores is not None:
+        champion["metrics"] = {name: estimate.champion for name, estimate in estimates.items()}
+    models = {"candidate": candidate_view}
+    if champion_view is not None:
+        models[f"champion v{champion['version']}"] = champion_view
+    if history and estimates[_main_metric(config)].value is not None:
+        history.append(("candidate", estimates[_main_metric(config)].value))
+    importances = permutation_importance_of(
+        model, x_test, y_test, task, positive, _main_metric(config), config.split.seed
+    )
+    charts = _charts(config, truth, models, history, importances)
+    predictions_path = outputs / HOLDOUT_PREDICTIONS
+    candidate.predictions.to_csv(predictions_path)
+    evaluation = {
+        "run_id": training["run_id"],
+        "model_uri": training["model_uri"],
+        "model_sha256": model_sha256,
+        "data_sha256": training["data_sha256"],
+        "registered_model": config.mlflow.registered_model,
+        "holdout_rows": len(x_test),
+        "task": config.data.task,
+        "positive_class": config.data.positive_class,
+        "metrics": metrics,
+        "thresholds": config.gate.thresholds,
+        "champion_tolerance": config.gate.champion_tolerance,
+        "gate": {
+            "rule": config.gate.rule,
+            "threshold_on": config.gate.threshold_on,
+            "confidence": config.gate.confidence,
+            "bootstrap_resamples": config.gate.bootstrap_resamples,
+            "seed": config.split.seed,
+        },
+        "gate_changes": gate_changes,
+        "champion": champion,
+        "decision": "passed" if passed else "rejected",
+        "deploy": passed,
+        "pull_request": on_pull_request(),
+        "summary": summary,
+        "reasons": reasons,
+        "checks": decision.to_dict()["checks"],
+        "charts": [chart_to_dict(chart) for chart in charts],
+        "links": links,
+        "mermaid": config.report.mermaid,
+        "predictions_file": HOLDOUT_PREDICTIONS,
+        "predictions_sha256": file_sha256(predictions_path),
+    }
+    report = evaluation_markdown(evaluation)
+
+    with tracking_errors(uri), mlflow.start_run(run_id=training["run_id"]):
+        mlflow.log_metrics(_metrics_to_log(estimates))
+        mlflow.set_tags(
+            {
+                "gate.decision": evaluation["decision"],
+                "gate.reasons": "; ".join(reasons)[:5000],
+                "model.sha256": model_sha256,
+                "champion.version": champion["version"] if champion else "none",
+            }
+        )
+        _log_figures(config, charts, candidate, y_test, outputs)
+        write_json(outputs / EVALUATION_FILE, evaluation)
+        (outputs / EVALUATION_REPORT).write_text(report + "\n", encoding="utf-8")
+        mlflow.log_artifact(str(outputs / EVALUATION_FILE), "evaluation")
+        mlflow.log_artifact(str(outputs / EVALUATION_REPORT), "evaluation")
+
+    github_summary(report)
+    github_output(
+        {
+            "decision": evaluation["decision"],
+            "deploy": str(passed).lower(),
+            "run_id": training["run_id"],
+            **{k: f"{v:.4f}" for k, v in metrics.items() if v is not None},
+        }
+    )
+    log.info(report)
+    return Evaluated(evaluation, report)
