@@ -1,4 +1,10 @@
-"""Serve a registered model with MLflow's scoring server and check it over HTTP."""
+"""Serve a model with MLflow's scoring server and check it over HTTP.
+
+Two ways to start the same server: `model_server` runs `mlflow models serve` (what a user
+deploys, and what the serving tests and the benchmark measure); `scoring_app_server` runs
+the app that command starts (mlflow.pyfunc.scoring_server under uvicorn) in this process,
+which deploy's check uses: the same request handling, without two Python start-ups.
+"""
 
 import http.client
 import json
@@ -9,6 +15,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -40,7 +47,8 @@ class ServingReport:
 class ModelServer:
     host: str
     port: int
-    pid: int  # leader of the server's own session (mlflow and the uvicorn it starts)
+    # Leader of the server's own session (mlflow and the uvicorn it starts); None in process.
+    pid: int | None = None
 
     def post(self, payload: bytes) -> tuple[int, bytes]:
         connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
@@ -128,6 +136,49 @@ def model_server(
                     process.wait()
 
 
+@contextmanager
+def scoring_app_server(model_dir: Path) -> Iterator[tuple[ModelServer, float]]:
+    """MLflow's scoring server app for the model files in `model_dir`, under uvicorn on
+    127.0.0.1 in a thread of this process; yields it and its start-up seconds.
+
+    The caller must have verified the files' fingerprint: MLflow's loader trusts the skops
+    type list stored in the model, and is told so with MLFLOW_ALLOW_PICKLE_DESERIALIZATION
+    for the time of the load only.
+    """
+    import uvicorn
+    from mlflow.pyfunc import scoring_server
+
+    started = time.monotonic()
+    previous = os.environ.get("MLFLOW_ALLOW_PICKLE_DESERIALIZATION")
+    os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "true"
+    try:
+        app = scoring_server.init(scoring_server.load_model_with_mlflow_config(str(model_dir)))
+    except Exception as error:  # MLflow raises many kinds for a model it cannot load
+        raise PipelineError(
+            f"{model_dir}: MLflow's scoring server cannot load it: {error}"
+        ) from None
+    finally:
+        if previous is None:
+            os.environ.pop("MLFLOW_ALLOW_PICKLE_DESERIALIZATION")
+        else:
+            os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = previous
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, name="scoring-server", daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() - started > STARTUP_TIMEOUT_SECONDS:
+                raise PipelineError(f"the scoring server for {model_dir} did not start")
+            time.sleep(0.01)
+        yield ModelServer("127.0.0.1", port), time.monotonic() - started
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 def request_body(frame: pd.DataFrame) -> bytes:
     """The scoring server's `dataframe_split` JSON; missing values become null."""
     return json.dumps(
@@ -136,18 +187,19 @@ def request_body(frame: pd.DataFrame) -> bytes:
 
 
 def check_served_predictions(
-    model_uri: str, rows: pd.DataFrame, expected_labels: pd.Series
+    model_dir: Path, rows: pd.DataFrame, expected_labels: pd.Series
 ) -> ServingReport:
-    """Serve the model, score the rows over HTTP, refuse unless the predictions equal the
-    offline ones (labels exactly, numbers to float precision)."""
-    with model_server(model_uri) as (server, startup_seconds):
+    """Serve the model files with MLflow's scoring server, score the rows over HTTP, refuse
+    unless the predictions equal the offline ones (labels exactly, numbers to float
+    precision), and time single-row requests."""
+    with scoring_app_server(model_dir) as (server, startup_seconds):
         started = time.perf_counter()
         status, body = server.post(request_body(rows))
         batch_ms = (time.perf_counter() - started) * 1000
         if status != 200:
             raise PipelineError(f"model server answered {status}: {body[:300]!r}")
         if not same_values(expected_labels, json.loads(body)["predictions"]):
-            raise PipelineError(f"{model_uri}: served predictions differ from offline ones")
+            raise PipelineError(f"{model_dir}: served predictions differ from offline ones")
         latencies = []
         connection = http.client.HTTPConnection(server.host, server.port, timeout=60)
         try:

@@ -170,7 +170,7 @@ def _summary(record: dict[str, Any], uri: str, serving: dict[str, Any]) -> str:
         f"Deployed **{name}** version **{version}** as `@{record['alias']}` "
         f"(previous: {record['previous_version'] or 'none'}) · run `{record['run_id']}`"
         + link
-        + f"\n\nServing check (`mlflow models serve`, before promotion): "
+        + "\n\nServing check (MLflow's scoring server, before promotion): "
         f"{serving['rows_checked']} held-out rows served with the offline predictions; "
         f"start-up {serving['startup_seconds']} s, single-row p50 "
         f"{serving['single_row_p50_ms']} ms, p99 {serving['single_row_p99_ms']} ms."
@@ -221,12 +221,12 @@ def deploy(config: Config, skip_if_rejected: bool = False, split: Split | None =
                 )
             version = _register(client, evaluation, previous)
             registered = f"models:/{name}/{version}"
-            # The registered copy is the evaluated one.
-            _check_fingerprint(registered, fingerprint, scratch)
+            # The registered copy is the evaluated one; it is what gets served.
+            registered_dir = _check_fingerprint(registered, fingerprint, scratch)
             served = schema_sample(split.x_test, size=SERVED_ROWS)
             try:
                 serving = check_served_predictions(
-                    registered, served, expected.loc[served.index, "prediction"]
+                    registered_dir, served, expected.loc[served.index, "prediction"]
                 )
             except PipelineError as error:
                 raise Refused(f"serving check failed: {error}") from None
