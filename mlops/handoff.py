@@ -7,6 +7,7 @@ from typing import Any
 
 from mlops.config import Config
 from mlops.errors import PipelineError
+from mlops.markdown import cut_to_fit
 
 OUTPUTS_ENV_VAR = "PIPELINE_OUTPUTS"
 TRAINING_FILE = "training.json"
@@ -64,18 +65,8 @@ def github_run_url() -> str | None:
 
 def fit_summary(markdown: str, limit: int = SUMMARY_LIMIT_BYTES) -> str:
     """The markdown cut to `limit` UTF-8 bytes with a note, whole lines only."""
-    if len(markdown.encode()) <= limit:
-        return markdown
     note = "\n\n_…cut here to fit GitHub's limit for a job summary; the artifacts hold it all._"
-    kept, size = [], len(note.encode())
-    for line in markdown.splitlines():
-        size += len(line.encode()) + 1
-        if size > limit:
-            break
-        kept.append(line)
-    if sum(line.count("```") for line in kept) % 2:  # never leave a code block open
-        kept.append("```")
-    return "\n".join(kept) + note
+    return cut_to_fit(markdown, limit, note, size=lambda text: len(text.encode()))
 
 
 def github_summary(markdown: str) -> None:

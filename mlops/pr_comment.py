@@ -7,11 +7,12 @@ untrusted. Standard library only, so that job installs nothing.
 
 import json
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlops import github_api
 from mlops.errors import PipelineError
+from mlops.markdown import cut_to_fit
 
 MARKER = "<!-- model-evaluation -->"
 REPORT_FILE = "comment.md"
@@ -19,7 +20,6 @@ PULL_REQUEST_FILE = "pull_request.json"
 # GitHub refuses comments over 65,536 characters; leave room for the marker and the note.
 MAX_COMMENT_CHARS = 60_000
 MAX_FILE_BYTES = 256 * 1024
-BOT_LOGIN = "github-actions[bot]"
 
 
 @dataclass(frozen=True)
@@ -55,66 +55,35 @@ def read_report(directory: Path) -> Report:
 
 def comment_body(markdown: str, run_url: str | None) -> str:
     """The marker first (how the comment is found again), the report, truncated with a note."""
-    text = markdown.replace(MARKER, "")
-    if len(text) > MAX_COMMENT_CHARS:
-        cut = text.rfind("\n", 0, MAX_COMMENT_CHARS)
-        text = text[: cut if cut > 0 else MAX_COMMENT_CHARS]
-        text += "\n\n_Report truncated to fit a comment"
-        text += f": the whole report is in the [run summary]({run_url})._" if run_url else "._"
-    return f"{MARKER}\n{text}"
-
-
-def _parse_pages(output: str) -> list[dict]:
-    """`gh api --paginate` prints one JSON array per page, back to back."""
-    decoder, items, position = json.JSONDecoder(), [], 0
-    output = output.strip()
-    while position < len(output):
-        page, position = decoder.raw_decode(output, position)
-        items += page
-        while position < len(output) and output[position].isspace():
-            position += 1
-    return items
-
-
-def _gh_api(*args: str, body: dict | None = None) -> str:
-    command = ["gh", "api", *args]
-    if body is not None:
-        command += ["--input", "-"]
-    result = subprocess.run(
-        command,
-        input=json.dumps(body) if body is not None else None,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if result.returncode != 0:
-        raise PipelineError(f"gh api {args[-1]}: {(result.stderr or result.stdout).strip()}")
-    return result.stdout
+    note = "\n\n_Report truncated to fit a comment"
+    note += f": the whole report is in the [run summary]({run_url})._" if run_url else "._"
+    return f"{MARKER}\n{cut_to_fit(markdown.replace(MARKER, ''), MAX_COMMENT_CHARS, note)}"
 
 
 def post(repository: str, report: Report, head_sha: str, run_url: str | None) -> str:
     """Create or update the sticky comment; returns what was done."""
     if not re.fullmatch(r"[0-9a-f]{40}", head_sha):
         raise PipelineError(f"head sha {head_sha!r} is not a commit sha")
-    pull = json.loads(_gh_api(f"repos/{repository}/pulls/{report.number}"))
+    pull = github_api.call(f"repos/{repository}/pulls/{report.number}")
     if pull.get("head", {}).get("sha") != head_sha:
         raise PipelineError(
             f"pull request #{report.number} is at {pull.get('head', {}).get('sha')}, the run "
             f"that made this report built {head_sha}: not commenting a report on other code"
         )
     body = {"body": comment_body(report.markdown, run_url)}
-    comments = _parse_pages(
-        _gh_api("--paginate", f"repos/{repository}/issues/{report.number}/comments")
-    )
+    comments = github_api.every_page(f"repos/{repository}/issues/{report.number}/comments")
     ours = [
         c
         for c in comments
-        if c.get("user", {}).get("login") == BOT_LOGIN and c.get("body", "").startswith(MARKER)
+        if c.get("user", {}).get("login") == github_api.BOT_LOGIN
+        and c.get("body", "").startswith(MARKER)
     ]
     if ours:
-        _gh_api("-X", "PATCH", f"repos/{repository}/issues/comments/{ours[0]['id']}", body=body)
+        github_api.call(
+            "-X", "PATCH", f"repos/{repository}/issues/comments/{ours[0]['id']}", body=body
+        )
         return f"updated the comment on pull request #{report.number}"
-    _gh_api("-X", "POST", f"repos/{repository}/issues/{report.number}/comments", body=body)
+    github_api.call("-X", "POST", f"repos/{repository}/issues/{report.number}/comments", body=body)
     return f"commented on pull request #{report.number}"
 
 

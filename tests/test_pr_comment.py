@@ -55,6 +55,10 @@ def test_body_starts_with_one_marker_and_fits_a_comment():
     assert body.startswith(MARKER) and body.count(MARKER) == 1
     assert len(body) < 65_536 and len(body) <= MAX_COMMENT_CHARS + 200
     assert body.rstrip().endswith("the whole report is in the [run summary](https://run)._")
+    # A cut inside a chart closes its code block, so the note and the page stay readable.
+    charts = comment_body("## Evaluation\n```mermaid\n" + "line [1]\n" * 20_000 + "```", None)
+    kept = charts.removesuffix("\n\n_Report truncated to fit a comment._")
+    assert kept != charts and kept.endswith("\n```") and kept.count("```") == 2
 
 
 def test_report_says_which_stage_stopped_the_run_and_why():
