@@ -27,11 +27,16 @@ def main() -> None:
     args = parser.parse_args()
 
     config = load_config(args.config)
-    x_train, x_test, y_train, y_test = holdout_split(pd.read_csv(config.data_path), config)
+    split = holdout_split(pd.read_csv(config.data_path), config)
     model = config.model_pipeline()
-    model.fit(x_train, y_train)
+    model.fit(split.x_train, split.y_train)
     scores = score(
-        model, x_test, y_test, config.data.task, config.data.positive_class, config.metrics
+        model,
+        split.x_test,
+        split.y_test,
+        config.data.task,
+        config.data.positive_class,
+        config.metrics,
     )
     print(json.dumps(scores.metrics))
 
