@@ -91,7 +91,7 @@ test: $(VENV)/.dev ## the full test suite, as CI runs it
 test-fast: $(VENV)/.dev ## unit tests only (under a minute)
 	$(PY) -m pytest -m "not slow"
 
-benchmark: $(VENV)/.runtime ## what the pipeline costs beyond the model (BENCHMARK_ARGS="--repeats 1 ...")
+benchmark: $(VENV)/.dev ## what the pipeline costs beyond the model: docs/benchmark.md (BENCHMARK_ARGS="--sections gate ...")
 	$(PY) benchmarks/run_benchmark.py $(BENCHMARK_ARGS)
 
 lint: $(VENV)/.dev ## ruff lint and format check (tests/test_lint.py runs the same)

@@ -32,9 +32,11 @@ def main() -> int:
         parser.error("--to-version and --reason go with --rollback")
 
     from mlops.config import load_config
+
+    config = load_config(args.config)  # a config mistake is answered before heavy imports
+
     from mlops.steps.deploy import deploy, rollback
 
-    config = load_config(args.config)
     if args.rollback:
         rollback(config, args.to_version, args.reason)
     else:

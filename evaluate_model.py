@@ -19,9 +19,12 @@ def main() -> int:
     args = parse_args(parser)
 
     from mlops.config import load_config
+
+    config = load_config(args.config)  # a config mistake is answered before heavy imports
+
     from mlops.steps.evaluate import evaluate
 
-    evaluate(load_config(args.config), args.base_ref)
+    evaluate(config, args.base_ref)
     return 0
 
 

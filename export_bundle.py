@@ -12,10 +12,13 @@ from mlops.errors import run_script
 def main() -> int:
     args = parse_args(script_parser(__doc__))
 
-    from mlops.bundle import export_bundle
     from mlops.config import load_config
 
-    export_bundle(load_config(args.config))
+    config = load_config(args.config)  # a config mistake is answered before heavy imports
+
+    from mlops.bundle import export_bundle
+
+    export_bundle(config)
     return 0
 
 

@@ -14,9 +14,12 @@ def main() -> int:
     args = parse_args(script_parser(__doc__))
 
     from mlops.config import load_config
+
+    config = load_config(args.config)  # a config mistake is answered before heavy imports
+
     from mlops.pipeline import run_pipeline
 
-    return run_pipeline(load_config(args.config))
+    return run_pipeline(config)
 
 
 if __name__ == "__main__":

@@ -19,9 +19,12 @@ def main() -> int:
     args = parse_args(parser)
 
     from mlops.config import load_config
+
+    config = load_config(args.config)  # a config mistake is answered before heavy imports
+
     from mlops.scoring import score_csv
 
-    score_csv(load_config(args.config), args.input, args.output, args.model_uri)
+    score_csv(config, args.input, args.output, args.model_uri)
     return 0
 
 

@@ -12,9 +12,12 @@ def main() -> int:
     args = parse_args(script_parser(__doc__))
 
     from mlops.config import load_config
+
+    config = load_config(args.config)  # a config mistake is answered before heavy imports
+
     from mlops.steps.train import train
 
-    train(load_config(args.config))
+    train(config)
     return 0
 
 

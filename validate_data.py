@@ -14,9 +14,11 @@ def main() -> int:
     args = parse_args(parser)
 
     from mlops.config import load_config
+
+    config = load_config(args.config)  # a config mistake is answered before heavy imports
+
     from mlops.steps.validate import validate
 
-    config = load_config(args.config)
     data_path = None if args.data is None else config.root / args.data
     return validate(config, data_path).exit_code
 

@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, required=True, help="batch predictions to time")
     args = parser.parse_args()
 
-    # Imported here: run_benchmark.py imports request_rows and has no use for mlflow.
+    # Imported here: the serving section imports request_rows and has no use for the registry.
     from mlops.registry import download_model, load_sklearn_model
 
     rows = request_rows(load_config(args.config))

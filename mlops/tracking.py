@@ -2,6 +2,7 @@
 
 import contextlib
 import fcntl
+import logging
 import os
 import sqlite3
 import subprocess
@@ -68,7 +69,9 @@ def configure_tracking(config: Config) -> str:
     if uri == embedded_tracking_uri(config.root) and relocate_embedded_store(
         config.root, config.mlflow.experiment
     ):
-        print(f"note: {EMBEDDED_STORE} was moved; its artifact paths now point to {config.root}")
+        logging.getLogger(__name__).info(
+            f"note: {EMBEDDED_STORE} was moved; its artifact paths now point to {config.root}"
+        )
     mlflow.set_tracking_uri(uri)
     with tracking_errors(uri):
         if mlflow.get_experiment_by_name(config.mlflow.experiment) is None:
