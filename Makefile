@@ -17,7 +17,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # Flags for adapt and suite: FORCE=1 replaces files a user has edited.
 force_flag = $(if $(filter 1 yes true,$(FORCE)),--force)
 
-.PHONY: help install install-dev adapt suite pipeline validate train evaluate deploy rollback restore-champion publish-champion bundle publish-image score test test-fast benchmark lint lint-workflows ui lock dataset clean
+.PHONY: help install install-dev adapt suite pipeline validate train evaluate deploy rollback restore-champion publish-champion bundle publish-image monitor score test test-fast benchmark lint lint-workflows ui lock dataset clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -78,6 +78,9 @@ publish-image: ## build and push outputs/bundle (IMAGE=ghcr.io/owner/name:tag; n
 	@test -n "$$IMAGE" || { echo "error: set IMAGE=registry/name:tag" >&2; exit 2; }
 	docker build -t "$$IMAGE" outputs/bundle
 	docker push "$$IMAGE"
+
+monitor: $(VENV)/.runtime ## compare new data with the champion's training data [DATA=csv, glob or URL; FAIL_ON_DRIFT=1]
+	$(PY) monitor_model.py $(if $(DATA),--data "$(DATA)") $(if $(filter 1 yes true,$(FAIL_ON_DRIFT)),--fail-on-drift) $(if $(filter 1 yes true,$(SKIP_UNCONFIGURED)),--skip-unconfigured)
 
 score: $(VENV)/.runtime ## score a CSV with the champion (INPUT=path/to/file.csv)
 	@test -n "$$INPUT" || { echo "error: set INPUT=path/to/file.csv" >&2; exit 2; }

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from mlops.config import GateSection
+from mlops.config import GateSection, MonitoringSection
 from mlops.errors import PipelineError
 from mlops.metrics import METRICS, Task
 
@@ -397,6 +397,22 @@ def propose_gate(baseline: dict[str, tuple[float, float]], task: Task) -> dict[s
     return {**GATE_DEFAULTS, "thresholds": thresholds, "champion_tolerance": tolerances}
 
 
+# Drafted as config.MonitoringSection's defaults, written out so a fork sees them
+# (monitoring.data stays for the user to point at their new data).
+MONITORING_DEFAULTS = {key: field.default for key, field in MonitoringSection.model_fields.items()}
+
+
+MONITORING_NOTES = {
+    "data": "the new batch: a path or glob (relative to this file) or an http(s) URL",
+    "psi_threshold": "population stability index at which a feature has drifted",
+    "test_alpha": "KS / chi-square significance, counted only with min_effect",
+    "min_effect": "smallest KS distance or Cramér's V that counts as drift",
+    "unseen_threshold": "share of rows with categories never seen in training",
+    "missing_threshold": "change in the share of missing values (either way)",
+    "on_drift": "report (an issue) | retrain (also runs the pipeline workflow)",
+}
+
+
 def render_config(
     profile: Profile,
     data_path: str,
@@ -422,6 +438,7 @@ def render_config(
         "model": {"estimator": "linear", "params": DEFAULT_PARAMS[task]},
         "metrics": REPORTED[task],
         "gate": gate,
+        "monitoring": MONITORING_DEFAULTS,
         "mlflow": {
             "experiment": name,
             "registered_model": f"{name}-{MODEL_SUFFIX[task]}",
@@ -486,6 +503,14 @@ def render_config(
         *[f"    {k}: {_flow(v)}" for k, v in gate["thresholds"].items()],
         "  champion_tolerance:  # how much worse than the current champion a candidate may be",
         *[f"    {k}: {_flow(v)}" for k, v in gate["champion_tolerance"].items()],
+        "",
+        "# make monitor: how new data compares with the champion's training data",
+        "# (README.md#monitor-the-champion-for-drift).",
+        "monitoring:",
+        *[
+            f"  {key}: {_flow(value)}  # {MONITORING_NOTES[key]}"
+            for key, value in MONITORING_DEFAULTS.items()
+        ],
         "",
         "mlflow:",
         f"  experiment: {_flow(settings['mlflow']['experiment'])}",

@@ -6,7 +6,7 @@ import math
 import os
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -153,6 +153,34 @@ class ReportSection(_Section):
     history_versions: int = Field(default=10, ge=0, le=100)
 
 
+class MonitoringSection(_Section):
+    """Drift monitoring of the champion (monitor_model.py; meanings in mlops/drift.py)."""
+
+    # The new batch: a path relative to this file, a glob (the newest match by name), or an
+    # http(s) URL; "{date}" becomes today's date (UTC, YYYY-MM-DD). None: pass DATA= instead.
+    data: str | None = Field(default=None, min_length=1)
+    psi_threshold: float = Field(default=0.2, gt=0)
+    test_alpha: float = Field(default=0.01, gt=0, lt=1)
+    min_effect: float = Field(default=0.1, gt=0, le=1)
+    unseen_threshold: float = Field(default=0.05, gt=0, le=1)
+    missing_threshold: float = Field(default=0.1, gt=0, le=1)
+    # On drift, the monitor workflow opens (or comments on) an issue; retrain also starts
+    # the pipeline workflow on the default branch.
+    on_drift: Literal["report", "retrain"] = "report"
+
+    def settings(self) -> Any:
+        """The thresholds as mlops.drift takes them."""
+        from mlops.drift import DriftSettings
+
+        return DriftSettings(
+            psi_threshold=self.psi_threshold,
+            test_alpha=self.test_alpha,
+            min_effect=self.min_effect,
+            unseen_threshold=self.unseen_threshold,
+            missing_threshold=self.missing_threshold,
+        )
+
+
 class MlflowSection(_Section):
     experiment: str = Field(min_length=1)
     registered_model: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -167,6 +195,7 @@ class Config(_Section):
     gate: GateSection
     mlflow: MlflowSection
     report: ReportSection = Field(default_factory=ReportSection)
+    monitoring: MonitoringSection = Field(default_factory=MonitoringSection)
     # Where the file was read from; relative paths in it resolve against its folder.
     root: Path = Field(default=REPO_ROOT, exclude=True)
     file: Path = Field(default=DEFAULT_CONFIG, exclude=True)

@@ -75,6 +75,20 @@ def score(
     return Scores(frame, metrics)
 
 
+def prediction_scores(
+    model: Pipeline, x: pd.DataFrame, task: Task, positive_class: str | None
+) -> pd.Series:
+    """One number per row: the positive class's probability, or the predicted value."""
+    if task == "regression":
+        return pd.Series(np.asarray(model.predict(x), dtype="float64"), index=x.index)
+    classes = [str(c) for c in model.classes_]
+    if positive_class not in classes:
+        raise PipelineError(
+            f"data.positive_class {positive_class!r} is not a class the model knows ({classes})"
+        )
+    return pd.Series(model.predict_proba(x)[:, classes.index(positive_class)], index=x.index)
+
+
 def same_predictions(expected: pd.DataFrame, actual: pd.DataFrame) -> bool:
     """The same rows, equal labels (or numbers), and scores equal to float precision."""
     if not expected.index.equals(actual.index) or set(expected) != set(actual):

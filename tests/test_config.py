@@ -67,6 +67,15 @@ def test_fixture_configs_are_valid(fixture):
         ),
         (lambda c: c.update(metrics=["roc_auc", "gini"]), "metrics: unknown metric 'gini'"),
         (
+            lambda c: c["monitoring"].update(psi_threshold=0),
+            "monitoring.psi_threshold: Input should be greater than 0",
+        ),
+        (
+            lambda c: c["monitoring"].update(on_drift="page-someone"),
+            "monitoring.on_drift: Input should be 'report' or 'retrain'",
+        ),
+        (lambda c: c["monitoring"].update(dat="x.csv"), "monitoring.dat: unknown key"),
+        (
             lambda c: c.update(metrics=[*c["metrics"], "rmse"]),
             "metrics ['rmse'] are not classification metrics",
         ),

@@ -11,6 +11,7 @@ from types import ModuleType
 from benchmarks.sections import (
     charts,
     gate,
+    monitoring,
     overhead,
     pr,
     serving,
@@ -19,8 +20,8 @@ from benchmarks.sections import (
     validation,
 )
 
-# overhead first: serving reuses a project whose pipeline it deployed.
+# overhead first: serving and monitoring reuse a project whose pipeline it deployed.
 SECTIONS: dict[str, ModuleType] = {
     module.NAME: module
-    for module in (overhead, startup, validation, setup, serving, pr, gate, charts)
+    for module in (overhead, startup, validation, setup, serving, monitoring, pr, gate, charts)
 }

@@ -46,8 +46,10 @@ SCRIPTS = (
     "score_batch.py",
     "export_bundle.py",
     "champion_store.py",
+    "monitor_model.py",
     "adapt_project.py",
     "comment_pull_request.py",
+    "drift_alert.py",
 )
 CONFIG_ERROR_SCRIPTS = ("validate_data.py", "train_model.py")
 LIMIT_SECONDS = 1.0

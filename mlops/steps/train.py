@@ -6,10 +6,12 @@ Writes outputs/training.json (run id, model URI, data fingerprints) for the eval
 import hashlib
 import json
 import logging
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -92,6 +94,30 @@ def _log_datasets(config: Config, run_id: str, frame: pd.DataFrame, split: Split
     return digests
 
 
+def _log_reference_profile(config: Config, split: Split, pipeline: Any, model_id: str) -> None:
+    """What drift monitoring compares new data with (mlops/drift.py): the training rows'
+    features and the predictions on the held-out rows. Saved among the model's files, so it
+    travels with the model (registry, release store, bundle) under the same fingerprint,
+    and with the run."""
+    from mlops.drift import PROFILE_FILE, profile
+    from mlops.scoring import prediction_scores
+
+    reference = profile(
+        split.x_train,
+        config.data.numeric_features,
+        prediction_scores(pipeline, split.x_test, config.data.task, config.data.positive_class),
+        list(split.frame.columns),
+        config.data.task,
+        config.data.positive_class,
+        config.split.seed,
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / PROFILE_FILE
+        path.write_text(json.dumps(reference), encoding="utf-8")
+        MlflowClient().log_model_artifact(model_id, str(path))
+        mlflow.log_artifact(str(path), "monitoring")
+
+
 def train(config: Config, frame: pd.DataFrame | None = None) -> Trained:
     """Fit on the training rows of data.path (or of `frame`, read from it) and log the run."""
     if frame is None:
@@ -153,6 +179,7 @@ def train(config: Config, frame: pd.DataFrame | None = None) -> Trained:
             serialization_format="skops",
             skops_trusted_types=trusted,
         )
+        _log_reference_profile(config, split, pipeline, model_info.model_id)
 
     record = {
         "run_id": run.info.run_id,

@@ -1,0 +1,285 @@
+"""Compare a batch of new data with what the champion was trained on (mlops/drift.py).
+
+Reads the batch (a path, the newest file matching a glob, or an http(s) URL), scores it with
+the champion, compares every feature and the predictions with the reference profile stored
+among the champion's files, and writes outputs/drift.json, outputs/drift.md and a plot per
+drifted feature in outputs/drift/. Drift is a finding, not an error.
+"""
+
+import glob
+import json
+import logging
+import shutil
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from mlflow.tracking import MlflowClient
+
+from mlops.config import Config
+from mlops.data import load_dataset
+from mlops.drift import PROFILE_FILE, compare
+from mlops.errors import PipelineError
+from mlops.handoff import github_output, github_run_url, github_summary, outputs_dir, write_json
+from mlops.markdown import cell
+from mlops.registry import champion_version, directory_sha256, download_model, load_sklearn_model
+from mlops.scoring import model_inputs, prediction_scores
+from mlops.tracking import configure_tracking, tracking_errors
+
+log = logging.getLogger(__name__)
+
+DRIFT_FILE = "drift.json"
+DRIFT_REPORT = "drift.md"
+PLOTS_DIR = "drift"
+DOWNLOAD_TIMEOUT_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class Monitored:
+    result: dict[str, Any]  # what drift.json holds
+    report: str  # drift.md
+
+    @property
+    def drifted(self) -> bool:
+        return self.result["drifted"]
+
+
+def batch_source(config: Config, data: str | None) -> str:
+    """The batch to monitor: `data`, else monitoring.data; "{date}" filled with today's date."""
+    source = data or config.monitoring.data
+    if not source:
+        raise PipelineError(
+            f"{config.file.name}: monitoring.data: no batch to monitor; set it to a path, glob "
+            "or URL, or pass one (make monitor DATA=path/to/batch.csv)"
+        )
+    return source.replace("{date}", datetime.now(UTC).strftime("%Y-%m-%d"))
+
+
+def not_configured(config: Config) -> None:
+    """Say, in the log and the job summary, that there is no batch to monitor yet."""
+    message = (
+        f"Drift monitoring is not configured: set monitoring.data in {config.file.name} to "
+        "the path, glob or URL of your new data (README.md#monitor-the-champion-for-drift)."
+    )
+    github_summary(f"## Drift\n{message}")
+    github_output({"drifted": "false", "drifted_features": "", "on_drift": "report"})
+    log.info(message)
+
+
+def fetch_batch(config: Config, source: str, scratch: Path) -> tuple[Path, str]:
+    """A local file for the source and how to name it in reports: a URL is downloaded (up to
+    data.max_file_mb), a glob gives its newest match by name."""
+    if source.startswith(("http://", "https://")):
+        limit = int(config.data.max_file_mb * 1e6)
+        target = scratch / "batch.csv"
+        try:
+            with urllib.request.urlopen(source, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:
+                with target.open("wb") as handle:
+                    shutil.copyfileobj(response, handle)
+        except (OSError, ValueError) as error:
+            raise PipelineError(f"{source}: could not be downloaded: {error}") from None
+        if target.stat().st_size > limit:
+            raise PipelineError(
+                f"{source}: larger than data.max_file_mb ({config.data.max_file_mb:g} MB)"
+            )
+        return target, source
+    path = config.root / source
+    if glob.has_magic(source):
+        matches = sorted(glob.glob(str(path)))
+        if not matches:
+            raise PipelineError(f"{source}: no file matches (relative to {config.root})")
+        path = Path(matches[-1])
+    return path, str(path.relative_to(config.root) if path.is_relative_to(config.root) else path)
+
+
+def _champion(config: Config, client: MlflowClient, scratch: Path) -> tuple[Any, Path, dict]:
+    """The champion version, its verified files and its reference profile."""
+    name, alias = config.mlflow.registered_model, config.mlflow.champion_alias
+    version = champion_version(client, name, alias)
+    if version is None:
+        raise PipelineError(
+            f"{name} has no @{alias} yet: nothing to monitor; run the pipeline first (on "
+            "GitHub, the champion comes from the release store: make restore-champion)"
+        )
+    model_dir = download_model(f"models:/{name}/{version.version}", scratch / "model")
+    if directory_sha256(model_dir) != version.tags.get("model.sha256"):
+        raise PipelineError(
+            f"{name} version {version.version}: model files differ from the ones recorded at "
+            "deploy (tag model.sha256)"
+        )
+    profile_path = model_dir / PROFILE_FILE
+    if not profile_path.is_file():
+        raise PipelineError(
+            f"{name} version {version.version} has no {PROFILE_FILE} (trained before drift "
+            "monitoring existed): deploy a model trained with this version of the template"
+        )
+    return version, model_dir, json.loads(profile_path.read_text(encoding="utf-8"))
+
+
+def _headline(result: dict[str, Any]) -> str:
+    drifted = result["drifted_features"]
+    total = len(result["features"])
+    predictions = " and in the predictions" if result["prediction"]["drifted"] else ""
+    if drifted:
+        names = ", ".join(f"`{cell(name)}`" for name in drifted[:5])
+        more = f" and {len(drifted) - 5} more" if len(drifted) > 5 else ""
+        return f"⚠️ **Drift in {len(drifted)} of {total} features** ({names}{more}){predictions}."
+    if predictions:
+        return f"⚠️ **The predictions drifted**; none of the {total} features did on its own."
+    return f"✅ **No drift** in the {total} features or the predictions."
+
+
+def _measure(value: dict | None, key: str, digits: str = ".3f") -> str:
+    return "–" if not value else format(value[key], digits)
+
+
+def _row(item: dict[str, Any]) -> str:
+    test = item.get("test")
+    test_text = "–" if not test else f"{test['effect']:.3f} (p = {test['p_value']:.2g})"
+    missing = item["missing"]
+    unseen = item.get("unseen")
+    return (
+        f"| {cell(item['name'])} | {item['kind']} | {'⚠️ yes' if item['drifted'] else 'no'} "
+        f"| {_measure(item.get('psi'), 'value')} | {test_text} "
+        f"| {'–' if not unseen else format(unseen['share'], '.1%')} "
+        f"| {missing['reference']:.1%} → {missing['current']:.1%} "
+        f"| {cell('; '.join(item['reasons'])) or '–'} |"
+    )
+
+
+def drift_markdown(result: dict[str, Any], run_url: str | None = None) -> str:
+    """The job summary: the finding first, then every feature, most severe first."""
+    champion = result["champion"]
+    settings = result["settings"]
+    lines = [
+        f"## Drift: `{cell(champion['name'])}` v{champion['version']} on "
+        f"{cell(result['data'], code=True)}",
+        _headline(result),
+        "",
+        f"Batch: {result['rows']:,} rows · reference: {result['reference_rows']:,} training "
+        f"rows of version {champion['version']} · drift when PSI ≥ {settings['psi_threshold']:g}, "
+        f"a test at p < {settings['test_alpha']:g} with effect ≥ {settings['min_effect']:g}, "
+        f"unseen categories ≥ {settings['unseen_threshold']:.0%} of rows, or missing values "
+        f"moved by ≥ {settings['missing_threshold']:.0%} of rows",
+    ]
+    if result["new_columns"]:
+        names = ", ".join(cell(name, code=True) for name in result["new_columns"][:20])
+        lines += ["", f"Columns the training data did not have (not used by the model): {names}"]
+    lines += [
+        "",
+        "| feature | kind | drifted | PSI | effect (KS D / Cramér's V) | unseen | missing | why |",
+        "|---|---|---|---|---|---|---|---|",
+        *[_row(item) for item in result["features"]],
+        _row(result["prediction"]),
+        "",
+    ]
+    where = f"the `drift` artifact of [this run]({run_url}#artifacts)" if run_url else "outputs/"
+    if result["drifted"]:
+        lines.append(
+            "**Next:** look at the plots of the drifted features in "
+            f"{where}. If the data is wrong (a broken export, a unit change), fix it at its "
+            "source; if the world changed, add recent rows to the training data and retrain "
+            "(the pipeline compares the new model with this champion before it ships)."
+        )
+    else:
+        lines.append(f"Full figures in {where}.")
+    return "\n".join(lines)
+
+
+def _plot(item: dict[str, Any], reference: dict[str, Any], values: pd.Series, folder: Path):
+    """Reference against current shares per bin (numbers) or per category, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display in CI
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    if item["kind"] == "numeric":
+        edges = np.asarray(reference["edges"])
+        numbers = pd.to_numeric(values, errors="coerce").dropna().to_numpy()
+        counts = np.bincount(np.searchsorted(edges, numbers, "right"), minlength=len(edges) + 1)
+        labels = [f"≤ {edges[0]:.3g}", *[f"≤ {e:.3g}" for e in edges[1:]], f"> {edges[-1]:.3g}"]
+        ref_shares = reference["shares"]
+        cur_shares = counts / max(len(numbers), 1)
+    else:
+        known = list(reference["counts"])[:15]
+        total = sum(reference["counts"].values())
+        present = values.dropna().astype(str)
+        labels = [*known, "other / unseen"]
+        ref_shares = [reference["counts"][k] / total for k in known]
+        ref_shares.append(1 - sum(ref_shares))
+        cur_shares = [float((present == k).mean()) if len(present) else 0.0 for k in known]
+        cur_shares.append(1 - sum(cur_shares))
+    figure, axes = plt.subplots(figsize=(7, 4))
+    positions = np.arange(len(labels))
+    axes.bar(positions - 0.2, ref_shares, 0.4, label="training (reference)", color="#9ca3af")
+    axes.bar(positions + 0.2, cur_shares, 0.4, label="new batch", color="#2563eb")
+    axes.set_xticks(positions, labels, rotation=40, ha="right")
+    axes.set(
+        title=f"{item['name']}: {'; '.join(item['reasons'])[:80]}",
+        xlabel="training deciles" if item["kind"] == "numeric" else "category",
+        ylabel="share of rows",
+    )
+    axes.legend()
+    figure.tight_layout()
+    path = folder / f"{''.join(c if c.isalnum() else '_' for c in item['name'])}.png"
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def monitor(config: Config, data: str | None = None) -> Monitored:
+    """Compare the batch (`data`, else monitoring.data) with the champion's training data."""
+    source = batch_source(config, data)
+    uri = configure_tracking(config)
+    with tempfile.TemporaryDirectory() as scratch_dir, tracking_errors(uri):
+        scratch = Path(scratch_dir)
+        path, shown = fetch_batch(config, source, scratch)
+        batch = load_dataset(path, config.data.max_file_mb)
+        version, model_dir, reference = _champion(config, MlflowClient(), scratch)
+        inputs = model_inputs(batch, model_dir, shown)
+        absent = [name for name in reference["features"] if name not in inputs.columns]
+        if absent:
+            raise PipelineError(f"{shown}: missing column(s) the champion was trained on: {absent}")
+        model = load_sklearn_model(model_dir)
+    predictions = prediction_scores(
+        model, inputs, reference["task"], reference.get("positive_class")
+    )
+    result = compare(
+        reference, inputs, list(batch.columns), predictions, config.monitoring.settings()
+    )
+    result = {
+        "champion": {
+            "name": config.mlflow.registered_model,
+            "version": str(version.version),
+            "run_id": version.run_id,
+        },
+        "data": shown,
+        "settings": vars(config.monitoring.settings()),
+        **result,
+    }
+    outputs = outputs_dir(config)
+    plots = outputs / PLOTS_DIR
+    shutil.rmtree(plots, ignore_errors=True)
+    plots.mkdir()
+    for item in result["features"]:
+        if item["drifted"]:
+            _plot(item, reference["features"][item["name"]], inputs[item["name"]], plots)
+    if result["prediction"]["drifted"]:
+        _plot(result["prediction"], reference["prediction"], predictions, plots)
+    report = drift_markdown(result, github_run_url())
+    write_json(outputs / DRIFT_FILE, result)
+    (outputs / DRIFT_REPORT).write_text(report + "\n", encoding="utf-8")
+    github_summary(report)
+    github_output(
+        {
+            "drifted": str(result["drifted"]).lower(),
+            "drifted_features": ",".join(result["drifted_features"]),
+            "on_drift": config.monitoring.on_drift,
+        }
+    )
+    log.info(report)
+    return Monitored(result, report)

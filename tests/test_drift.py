@@ -1,0 +1,135 @@
+"""Drift statistics (mlops/drift.py) on the fixture projects' data: injected shifts are found,
+resamples of the training data itself raise (almost) no alarm."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from mlops.drift import MAX_CATEGORIES, OTHER, SAMPLE_SIZE, DriftSettings, compare, profile
+from tests.conftest import CLASSIFICATION, FIXTURES, REGRESSION
+
+SETTINGS = DriftSettings()
+
+
+def fixture_data(name: str) -> tuple[pd.DataFrame, dict]:
+    config = yaml.safe_load((FIXTURES / name / "config.yaml").read_text())
+    return pd.read_csv(FIXTURES / name / config["data"]["path"]), config["data"]
+
+
+def reference_of(frame: pd.DataFrame, data: dict) -> dict:
+    features = frame[data["numeric_features"] + data["categorical_features"]]
+    # A stand-in for the model's scores: any number per row with a spread.
+    scores = pd.Series(np.random.default_rng(0).random(len(frame)), index=frame.index)
+    return profile(
+        features,
+        data["numeric_features"],
+        scores,
+        list(frame.columns),
+        data["task"],
+        data.get("positive_class"),
+        seed=42,
+    )
+
+
+def check(reference: dict, batch: pd.DataFrame, scores: pd.Series | None = None) -> dict:
+    features = batch[list(reference["features"])]
+    if scores is None:
+        scores = pd.Series(np.random.default_rng(1).random(len(batch)), index=batch.index)
+    return compare(reference, features, list(batch.columns), scores, SETTINGS)
+
+
+@pytest.fixture(scope="module", params=[CLASSIFICATION, REGRESSION])
+def project_data(request) -> tuple[pd.DataFrame, dict, dict]:
+    frame, data = fixture_data(request.param)
+    return frame, data, reference_of(frame, data)
+
+
+def test_profile_is_bounded_and_describes_the_training_rows(project_data):
+    frame, data, reference = project_data
+    assert reference["columns"] == list(frame.columns)
+    for name in data["numeric_features"]:
+        numeric = reference["features"][name]
+        assert numeric["kind"] == "numeric" and len(numeric["sample"]) <= SAMPLE_SIZE
+        assert sum(numeric["shares"]) == pytest.approx(1.0)
+        assert len(numeric["shares"]) == len(numeric["edges"]) + 1
+        assert numeric["missing_rate"] == pytest.approx(frame[name].isna().mean())
+    for name in data["categorical_features"]:
+        categorical = reference["features"][name]
+        assert sum(categorical["counts"].values()) == frame[name].notna().sum()
+    assert len(json.dumps(reference)) < 200_000  # it travels inside the model's files
+
+
+def shifted(frame: pd.DataFrame, data: dict) -> tuple[pd.DataFrame, dict[str, str]]:
+    """A resample of the data with three documented shifts, and which column has which."""
+    rng = np.random.default_rng(5)
+    batch = frame.iloc[rng.integers(0, len(frame), 2000)].reset_index(drop=True)
+    moved, emptied = data["numeric_features"][:2]
+    category = data["categorical_features"][0]
+    batch[moved] = batch[moved] + frame[moved].std()
+    batch.loc[rng.random(len(batch)) < 0.2, category] = "never-seen-before"
+    missing = frame[emptied].isna().mean()
+    batch.loc[rng.random(len(batch)) < 0.3 / (1 - missing), emptied] = np.nan
+    return batch, {moved: "PSI", category: "never seen", emptied: "missing values"}
+
+
+def test_injected_shifts_are_found_with_their_reason(project_data):
+    frame, data, reference = project_data
+    batch, expected = shifted(frame, data)
+    result = check(reference, batch)
+    assert set(expected) <= set(result["drifted_features"]), result["drifted_features"]
+    by_name = {item["name"]: item for item in result["features"]}
+    for name, reason in expected.items():
+        assert any(reason in text for text in by_name[name]["reasons"]), by_name[name]
+    assert by_name[next(iter(expected))]["psi"]["value"] >= SETTINGS.psi_threshold
+    category = data["categorical_features"][0]
+    assert by_name[category]["unseen"]["share"] == pytest.approx(0.2, abs=0.03)
+    assert by_name[category]["unseen"]["examples"] == ["never-seen-before"]
+    severities = [item["severity"] for item in result["features"]]
+    assert severities == sorted(severities, reverse=True)
+    assert result["drifted"]
+
+
+def test_a_shift_in_the_predictions_alone_is_reported(project_data):
+    frame, _, reference = project_data
+    batch = frame.sample(1000, random_state=2)
+    result = check(reference, batch, pd.Series(np.full(len(batch), 0.99), index=batch.index))
+    assert result["prediction"]["drifted"] and result["drifted"]
+    assert result["drifted_features"] == []
+
+
+def test_columns_the_training_data_lacked_are_listed(project_data):
+    frame, _, reference = project_data
+    batch = frame.sample(500, random_state=3).assign(channel="web")
+    assert check(reference, batch)["new_columns"] == ["channel"]
+
+
+@pytest.mark.slow
+def test_resamples_of_the_training_data_rarely_raise_an_alarm(project_data):
+    frame, _, reference = project_data
+    rng = np.random.default_rng(11)
+    trials = 100
+    alarms = dict.fromkeys([*reference["features"], "prediction"], 0)
+    scores = pd.Series(np.random.default_rng(0).random(len(frame)), index=frame.index)
+    for _ in range(trials):
+        rows = rng.integers(0, len(frame), 1000)
+        batch = frame.iloc[rows]
+        result = check(reference, batch, scores.iloc[rows])
+        for item in [*result["features"], result["prediction"]]:
+            alarms[item["name"]] += item["drifted"]
+    rates = {name: count / trials for name, count in alarms.items()}
+    assert max(rates.values()) <= 0.05, rates
+
+
+def test_many_valued_categories_keep_unseen_detection_to_what_was_kept():
+    values = pd.Series([f"c{i}" for i in range(MAX_CATEGORIES + 200)] * 3)
+    frame = pd.DataFrame({"code": values, "x": np.arange(len(values), dtype=float)})
+    scores = pd.Series(np.linspace(0, 1, len(frame)))
+    reference = profile(frame, ["x"], scores, ["code", "x"], "regression", None, seed=0)
+    assert OTHER in reference["features"]["code"]["counts"]
+    # A category beyond the kept ones may be a rare known one: not counted as unseen.
+    result = check(reference, frame.assign(code="brand-new"), scores)
+    code = next(item for item in result["features"] if item["name"] == "code")
+    assert code["unseen"]["share"] == 0.0
