@@ -353,7 +353,12 @@ def suite_is_untouched_draft(path: Path) -> bool:
 
 
 def config_fingerprint(settings: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+    """A digest of the drafted settings. Where new data comes from (monitoring.data) is left
+    out: pointing it at a batch is the user's next step, not an edit of the draft."""
+    drafted = {**settings}
+    if isinstance(drafted.get("monitoring"), dict):
+        drafted["monitoring"] = {k: v for k, v in drafted["monitoring"].items() if k != "data"}
+    return hashlib.sha256(json.dumps(drafted, sort_keys=True).encode()).hexdigest()
 
 
 _FINGERPRINT_LINE = re.compile(rf"^# {DRAFT_MARK} .*fingerprint ([0-9a-f]{{64}})", re.MULTILINE)

@@ -165,6 +165,11 @@ def test_rendered_config_loads_and_knows_it_is_an_untouched_draft(tmp_path):
     assert not config_is_untouched_draft(path)
     path.write_text(text.replace("# relative to this file", "# where the data lives"))
     assert config_is_untouched_draft(path)  # comments are the user's to change
+    assert "  data: null  #" in text  # the batch to monitor: the user's next step, not an edit
+    path.write_text(text.replace("  data: null  #", "  data: exports/*.csv  #"))
+    assert config_is_untouched_draft(path) and load_config(path).monitoring.data == "exports/*.csv"
+    path.write_text(text.replace("psi_threshold: 0.2", "psi_threshold: 0.5"))
+    assert not config_is_untouched_draft(path)
 
 
 @pytest.mark.parametrize("fixture", [CLASSIFICATION, REGRESSION])
