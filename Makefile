@@ -17,7 +17,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # Flags for adapt and suite: FORCE=1 replaces files a user has edited.
 force_flag = $(if $(filter 1 yes true,$(FORCE)),--force)
 
-.PHONY: help install install-dev adapt suite pipeline validate train evaluate deploy rollback restore-champion publish-champion bundle publish-image monitor score test test-fast benchmark lint lint-workflows ui lock dataset clean
+.PHONY: help install install-dev adapt suite pipeline validate train evaluate deploy rollback restore-champion publish-champion bundle publish-image monitor score test test-fast examples benchmark lint lint-workflows ui lock dataset clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -86,13 +86,23 @@ score: $(VENV)/.runtime ## score a CSV with the champion (INPUT=path/to/file.csv
 	@test -n "$$INPUT" || { echo "error: set INPUT=path/to/file.csv" >&2; exit 2; }
 	$(PY) score_batch.py "$$INPUT"
 
+# Mermaid's own parser, which the report tests check every chart with (Node.js 18 or newer).
+MERMAID := tests/mermaid/node_modules/.installed
+$(MERMAID): tests/mermaid/package-lock.json
+	@command -v npm >/dev/null || { echo "error: the report tests need Node.js 18+ and npm (Mermaid's parser)" >&2; exit 2; }
+	npm ci --prefix tests/mermaid --no-audit --no-fund --loglevel=error
+	touch $@
+
 # Three workers on two cores: the slow tests spend part of their time waiting on servers and
 # subprocesses, so a third keeps both cores busy.
-test: $(VENV)/.dev ## the full test suite, as CI runs it
+test: $(VENV)/.dev $(MERMAID) ## the full test suite, as CI runs it
 	$(PY) -m pytest -n 3 --dist worksteal --durations=15
 
 test-fast: $(VENV)/.dev ## unit tests only (under a minute)
 	$(PY) -m pytest -m "not slow"
+
+examples: $(VENV)/.dev ## regenerate docs/examples/ (pull-request comments from real runs)
+	$(PY) -m tests.examples
 
 benchmark: $(VENV)/.dev ## what the pipeline costs beyond the model: docs/benchmark.md (BENCHMARK_ARGS="--sections gate ...")
 	$(PY) benchmarks/run_benchmark.py $(BENCHMARK_ARGS)

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 from mlops.bootstrap import Estimate, Interval
-from mlops.metrics import METRICS
+from mlops.metrics import METRICS, figure
 
 # Metric values are floats computed in different processes; equal-to-the-threshold must pass.
 EPSILON = 1e-9
@@ -108,7 +108,8 @@ def verdict(metric: str, delta_interval: Interval | None, tolerance: float | Non
 
 
 def _interval_text(interval: Interval, confidence: float) -> str:
-    return f"{confidence:.0%} interval {interval.low:+.4f} to {interval.high:+.4f}"
+    low, high = figure(interval.low, signed=True), figure(interval.high, signed=True)
+    return f"{confidence:.0%} interval {low} to {high}"
 
 
 def _threshold_reason(
@@ -119,7 +120,7 @@ def _threshold_reason(
     word = "minimum" if metric.greater_is_better else "maximum"
     if settings.threshold_on == "value":
         if sign * (estimate.value - threshold) < -EPSILON:
-            return f"{name} is {estimate.value:.4f}, {word} allowed is {threshold:.4f}"
+            return f"{name} is {figure(estimate.value)}, {word} allowed is {figure(threshold)}"
         return None
     if estimate.interval is None:
         return f"{name}: its interval could not be estimated, and threshold_on is lower_bound"
@@ -127,8 +128,8 @@ def _threshold_reason(
     if sign * (bound - threshold) < -EPSILON:
         end = "down" if metric.greater_is_better else "up"
         return (
-            f"{name} is {estimate.value:.4f}, but its {settings.confidence:.0%} interval reaches "
-            f"{end} to {bound:.4f}; {word} allowed is {threshold:.4f}"
+            f"{name} is {figure(estimate.value)}, but its {settings.confidence:.0%} interval "
+            f"reaches {end} to {figure(bound)}; {word} allowed is {figure(threshold)}"
         )
     return None
 
@@ -138,21 +139,23 @@ def _champion_reason(
 ) -> str | None:
     if not _usable(estimate.champion):
         return None  # the champion could not be scored on this metric: nothing to compare
-    worse = f"{name} is {estimate.value:.4f}, worse than the champion's {estimate.champion:.4f}"
+    worse = (
+        f"{name} is {figure(estimate.value)}, worse than the champion's {figure(estimate.champion)}"
+    )
     if settings.rule == "point":
         sign = 1.0 if METRICS[name].greater_is_better else -1.0
         if sign * estimate.delta < -tolerance - EPSILON:
-            return f"{worse} by more than the tolerance of {tolerance:.4f}"
+            return f"{worse} by more than the tolerance of {figure(tolerance)}"
         return None
     if estimate.delta_interval is None:
         return f"{name}: the interval of the difference could not be estimated ({settings.rule})"
     low, high = _gain(name, estimate.delta_interval)
     interval = _interval_text(estimate.delta_interval, settings.confidence)
     if settings.rule == "non_inferiority" and high < -tolerance - EPSILON:
-        return f"{worse} beyond the tolerance of {tolerance:.4f} ({interval})"
+        return f"{worse} beyond the tolerance of {figure(tolerance)} ({interval})"
     if settings.rule == "superiority" and not low > EPSILON:
         return (
-            f"{name} shows no improvement over the champion's {estimate.champion:.4f} "
+            f"{name} shows no improvement over the champion's {figure(estimate.champion)} "
             f"({interval}); superiority needs the whole interval above zero"
         )
     return None

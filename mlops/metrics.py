@@ -174,6 +174,13 @@ METRICS: dict[str, Metric] = {
 }
 
 
+def figure(value: float, signed: bool = False) -> str:
+    """A metric value as people read it: four decimals, or whole numbers with thousands
+    separators once the value reaches 1,000 (an RMSE in currency units, say)."""
+    sign = "+" if signed else ""
+    return f"{value:{sign},.0f}" if abs(value) >= 1000 else f"{value:{sign}.4f}"
+
+
 def metrics_for(task: Task) -> list[str]:
     """The names of every metric the task supports, in their display order."""
     return [name for name, metric in METRICS.items() if metric.task == task]

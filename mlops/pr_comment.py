@@ -134,7 +134,8 @@ def report_markdown(
         "| --- | --- |",
         *[f"| {job} | {result} |" for job, result in results.items()],
         "",
-        f"Open the run{run_link}, fix the first job that failed and push again.",
+        f"Open {f'[the run]({run_url})' if run_url else 'the run'}, fix the first job that "
+        "failed and push again.",
     ]
     return "\n".join(lines) + "\n"
 

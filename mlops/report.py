@@ -3,13 +3,13 @@
 from typing import Any
 
 from mlops.charts import chart_from_dict, mermaid, table
-from mlops.metrics import METRICS
+from mlops.metrics import METRICS, figure
 
 
 def _number(value: float | None, signed: bool = False) -> str:
     if value is None:
         return "–"
-    return f"{value:+.4f}" if signed else f"{value:.4f}"
+    return figure(value, signed)
 
 
 def _with_interval(value: float | None, interval: dict | None, signed: bool = False) -> str:
@@ -22,7 +22,7 @@ def _with_interval(value: float | None, interval: dict | None, signed: bool = Fa
 def _threshold(metric: str, value: float | None) -> str:
     if value is None:
         return "–"
-    return f"{'≥' if METRICS[metric].greater_is_better else '≤'} {value:.4f}"
+    return f"{'≥' if METRICS[metric].greater_is_better else '≤'} {figure(value)}"
 
 
 def _result(check: dict[str, Any]) -> str:

@@ -256,6 +256,7 @@ def summary_markdown(
     lines += [
         "",
         "Rows count data rows from 0 (the file's line is row + 2).",
+        "",
         f"**Next:** if the data is wrong, fix it at its source and run again; if the data is "
         f"right and a rule is too strict, change the rule in `{suite_path}` (or redraft it with "
         f"`make suite FORCE=1`). The full result and the Data Docs are in {where}.",

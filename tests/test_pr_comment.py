@@ -72,7 +72,10 @@ def test_report_says_which_stage_stopped_the_run_and_why():
         "compared with the champion"
     )
     assert "### Data validation\n❌ **`d.csv` failed 1 of 9 rules**" in markdown
-    assert "| validate | failure |" in markdown and "Open the run ([run](https://run))" in markdown
+    assert (
+        "| validate | failure |" in markdown
+        and "Open [the run](https://run), fix the first job" in markdown
+    )
     tests_failed = report_markdown(
         None, parse_results("validate=success test=failure train-evaluate=skipped"), None
     )
