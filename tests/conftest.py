@@ -1,18 +1,23 @@
 """Shared fixtures: a throwaway copy of the project and a way to run its scripts for real."""
 
+import atexit
 import json
 import math
 import os
 import shutil
 import subprocess
-import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.zygote import Zygote
+
 REPO = Path(__file__).resolve().parent.parent
+ZYGOTE = Zygote()
+atexit.register(ZYGOTE.close)
 # The template's own test projects, drafted with `make adapt` from public data sets
 # (tests/fixtures/README.md): the tests never read the checkout's config.yaml, data/ or gx/,
 # which a fork replaces with its own.
@@ -87,15 +92,16 @@ class Project:
         self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
 
     def run(self, script: str, *args: str, **env: str) -> subprocess.CompletedProcess:
-        """Run a top-level script against this project, as a user would."""
-        return subprocess.run(
-            [sys.executable, str(REPO / script), "--config", str(self.config_path), *args],
-            cwd=self.root,
-            env=clean_env(**env),
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        """Run a top-level script against this project in a fresh process, as a user would
+        (forked with the heavy libraries already imported: tests/zygote.py)."""
+        with tempfile.TemporaryDirectory() as scratch:
+            return ZYGOTE.run(
+                [REPO / script, "--config", self.config_path, *args],
+                clean_env(**env),
+                self.root,
+                timeout=300,
+                scratch=Path(scratch),
+            )
 
 
 def copy_checkout(destination: Path) -> Path:
