@@ -26,6 +26,7 @@ import yaml
 from benchmarks.datagen import SIZES, suite_ranges, synthesize
 from mlops.config import load_config
 from mlops.metrics import METRICS
+from tests.conftest import clean_env  # what a project's script runs with, in tests too
 
 REPO = Path(__file__).resolve().parent.parent
 BENCHMARKS = REPO / "benchmarks"
@@ -57,22 +58,6 @@ def progress(message: str) -> None:
 
 def median(values: Iterable[float]) -> float:
     return float(statistics.median(values))
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """This environment without tracking, CI or pipeline settings that would leak into a run."""
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "GITHUB_", "PIPELINE_"))
-    }
-    # Set, every process would compile its imports again (seconds for Great Expectations).
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env.update(
-        MLFLOW_DISABLE_TELEMETRY="true",
-        GX_ANALYTICS_ENABLED="false",
-        MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR="false",
-    )
-    env.update(extra)
-    return env
 
 
 # --------------------------------------------------------------------------- targets

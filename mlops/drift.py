@@ -27,6 +27,8 @@ import pandas as pd
 
 PROFILE_FILE = "reference_profile.json"
 PROFILE_VERSION = 1
+# Held-out rows whose predictions the profile describes: deciles and a sample need no more.
+PREDICTION_ROWS = 20_000
 # Reference values kept per numeric column for the two-sample test (a seeded sample).
 SAMPLE_SIZE = 1000
 # Categories whose counts the profile keeps per column, most frequent first; the rest count

@@ -180,7 +180,12 @@ def checkpoint_for(context: Any, suite: Any) -> Any:
 
 
 def validate_frame(frame: pd.DataFrame, config: Config) -> ValidationReport:
-    """Validate the data against the configured suite; builds Data Docs as a side effect."""
+    """Validate the data against the configured suite.
+
+    First every rule's verdict alone (GX's BOOLEAN_ONLY: less than half the time of SUMMARY on
+    a million rows), which is all that valid data needs. Only when a rule fails does the
+    checkpoint run again, with the observed values, the bad values and their rows, and build
+    the Data Docs: the same failure report at no cost to the common case."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx  # ~3 s; only this step pays for it
 
@@ -196,6 +201,18 @@ def validate_frame(frame: pd.DataFrame, config: Config) -> ValidationReport:
             "(data.expectation_suite) not found or unreadable"
         ) from None
     checkpoint = checkpoint_for(context, suite)
+    (definition,) = checkpoint.validation_definitions
+    verdicts = definition.run(
+        batch_parameters={"dataframe": frame}, result_format={"result_format": "BOOLEAN_ONLY"}
+    )
+    if verdicts.success:
+        return ValidationReport(
+            success=True,
+            evaluated=len(verdicts.results),
+            failed=[],
+            result=verdicts.to_json_dict(),
+            data_docs=None,
+        )
     run = checkpoint.run(batch_parameters={"dataframe": frame})
     suite_result = next(iter(run.run_results.values()))
     failed = [_failure(r, frame) for r in suite_result.results if not r.success]

@@ -29,10 +29,13 @@ PROJECT_FILES = ("config.yaml", "data", "gx")
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """The test process's environment without tracking or CI settings that would leak in."""
+    """This process's environment without tracking, CI or pipeline settings that would leak
+    into a run of the project's scripts."""
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "GITHUB_", "PIPELINE_"))
     }
+    # Set, every process would compile its imports again (seconds for Great Expectations).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(
         MLFLOW_DISABLE_TELEMETRY="true",
         GX_ANALYTICS_ENABLED="false",

@@ -15,10 +15,9 @@ def test_valid_data_passes_every_expectation(project):
     count = project.expectation_count()
     assert f"valid ({count} expectations met)" in result.stdout
     saved = json.loads((project.outputs / "validation.json").read_text())
-    assert saved["success"] is True
-    assert (
-        project.root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
-    ).is_file()
+    assert saved["success"] is True and len(saved["results"]) == count
+    # Valid data needs only the verdicts: no second, detailed run and no Data Docs.
+    assert "data docs:" not in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -61,6 +60,8 @@ def test_corrupted_data_fails_with_a_clear_message(project: Project, edit, expec
     assert result.returncode == 1
     assert f"{project.data_path.name}: INVALID" in result.stdout
     assert expected in result.stdout
+    docs = project.root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    assert docs.is_file() and f"data docs:   {docs.as_uri()}" in result.stdout
     assert "nan" not in result.stdout
     if "not be null" in expected:
         assert "% of rows); rows 1" in result.stdout

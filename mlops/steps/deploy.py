@@ -47,6 +47,8 @@ from mlops.tracking import configure_tracking, deploy_lock, redact, server_ui_ur
 log = logging.getLogger(__name__)
 
 PREVIOUS_ALIAS = "previous_champion"
+# Held-out rows the model loaded from its files must predict as evaluated.
+CHECKED_ROWS = 5000
 # Held-out rows the served model must answer as offline (plus one with a gap per column
 # that has one): enough to show the server loads and scores the model, at a bounded cost.
 SERVED_ROWS = 1000
@@ -105,17 +107,20 @@ def _check_fingerprint(model_uri: str, expected_sha256: str, scratch: Path) -> P
 def _check_predictions(
     model_dir: Path, model_uri: str, split: Split, expected: pd.DataFrame, config: Config
 ) -> None:
-    """Refuse unless the model, loaded from its files, predicts exactly as evaluated."""
+    """Refuse unless the model, loaded from its files, predicts held-out rows exactly as
+    evaluated (up to CHECKED_ROWS of them, and one with a gap in each column that has one:
+    enough to catch files that load into another model, at a bounded cost)."""
     model = load_sklearn_model(model_dir)
+    rows = schema_sample(split.x_test, size=CHECKED_ROWS)
     actual = score(
         model,
-        split.x_test,
-        split.y_test,
+        rows,
+        split.y_test.loc[rows.index],
         config.data.task,
         config.data.positive_class,
         config.metrics,
     ).predictions
-    if not same_predictions(expected, actual):
+    if not same_predictions(expected.loc[rows.index], actual):
         raise Refused(f"{model_uri}: predictions on the held-out rows differ from evaluation")
 
 

@@ -99,13 +99,14 @@ def _log_reference_profile(config: Config, split: Split, pipeline: Any, model_id
     features and the predictions on the held-out rows. Saved among the model's files, so it
     travels with the model (registry, release store, bundle) under the same fingerprint,
     and with the run."""
-    from mlops.drift import PROFILE_FILE, profile
+    from mlops.drift import PREDICTION_ROWS, PROFILE_FILE, profile
     from mlops.scoring import prediction_scores
 
+    held_out = split.x_test.head(PREDICTION_ROWS)  # a random part already: the split shuffles
     reference = profile(
         split.x_train,
         config.data.numeric_features,
-        prediction_scores(pipeline, split.x_test, config.data.task, config.data.positive_class),
+        prediction_scores(pipeline, held_out, config.data.task, config.data.positive_class),
         list(split.frame.columns),
         config.data.task,
         config.data.positive_class,
