@@ -133,3 +133,17 @@ def test_many_valued_categories_keep_unseen_detection_to_what_was_kept():
     result = check(reference, frame.assign(code="brand-new"), scores)
     code = next(item for item in result["features"] if item["name"] == "code")
     assert code["unseen"]["share"] == 0.0
+
+
+def test_code_columns_read_the_same_with_or_without_gaps():
+    # pandas reads an integer code column as float when a file has gaps: 3.0 is still "3".
+    codes = pd.Series([1.0, 2.0, 3.0, np.nan] * 200)
+    frame = pd.DataFrame({"code": codes, "x": np.arange(len(codes), dtype=float)})
+    scores = pd.Series(np.linspace(0, 1, len(frame)))
+    reference = profile(frame, ["x"], scores, ["code", "x"], "regression", None, seed=0)
+    assert set(reference["features"]["code"]["counts"]) == {"1", "2", "3"}
+    batch = pd.DataFrame({"code": pd.Series([1, 2, 3] * 200), "x": np.arange(600, dtype=float)})
+    code = next(
+        i for i in check(reference, batch, scores.iloc[:600])["features"] if i["name"] == "code"
+    )
+    assert code["unseen"]["share"] == 0.0 and code["unseen"]["examples"] == []

@@ -108,12 +108,17 @@ def test_the_configured_glob_and_a_url_are_read(deployed, tmp_path):
         url = f"http://127.0.0.1:{server.server_address[1]}/2026-01-01.csv"
         fetched = monitor(project, "--data", url)
         missing = monitor(project, "--data", url.replace("2026-01-01", "1999-01-01"))
+        config["data"]["max_file_mb"] = 0.001  # a kilobyte: the download stops there
+        project.write_config(config)
+        too_large = monitor(project, "--data", url)
     finally:
         server.shutdown()
         thread.join()
     assert fetched.returncode == 0, fetched.stdout + fetched.stderr
     assert json.loads((project.outputs / "drift.json").read_text())["data"] == url
     assert missing.returncode == 2 and "could not be downloaded: HTTP Error 404" in missing.stderr
+    assert too_large.returncode == 2
+    assert "larger than data.max_file_mb (0.001 MB)" in too_large.stderr, too_large.stderr
 
 
 def write(project: Project, name: str, text: str) -> str:

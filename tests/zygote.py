@@ -108,7 +108,10 @@ def serve() -> None:
         pid = os.fork()
         if pid == 0:
             _child(request)
-        os.setpgid(pid, pid)  # its own group: a timeout stops what it started too
+        try:  # its own group (the child sets it too): a timeout stops what it started
+            os.setpgid(pid, pid)
+        except OSError:  # the child got there first, or has already exited
+            pass
         deadline = time.monotonic() + request["timeout"]
         while True:
             done, status = os.waitpid(pid, os.WNOHANG)
@@ -116,7 +119,10 @@ def serve() -> None:
                 answer = {"returncode": os.waitstatus_to_exitcode(status)}
                 break
             if time.monotonic() > deadline:
-                os.killpg(pid, signal.SIGKILL)
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
                 os.waitpid(pid, 0)
                 answer = {"timeout": True}
                 break

@@ -79,13 +79,15 @@ def fetch_batch(config: Config, source: str, scratch: Path) -> tuple[Path, str]:
         try:
             with urllib.request.urlopen(source, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:
                 with target.open("wb") as handle:
-                    shutil.copyfileobj(response, handle)
+                    while chunk := response.read(1 << 20):
+                        if handle.tell() + len(chunk) > limit:  # stop, not after the whole file
+                            raise PipelineError(
+                                f"{source}: larger than data.max_file_mb "
+                                f"({config.data.max_file_mb:g} MB)"
+                            )
+                        handle.write(chunk)
         except (OSError, ValueError) as error:
             raise PipelineError(f"{source}: could not be downloaded: {error}") from None
-        if target.stat().st_size > limit:
-            raise PipelineError(
-                f"{source}: larger than data.max_file_mb ({config.data.max_file_mb:g} MB)"
-            )
         return target, source
     path = config.root / source
     if glob.has_magic(source):
