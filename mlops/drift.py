@@ -76,7 +76,7 @@ def _numeric_profile(values: pd.Series, bins: int, rng: np.random.Generator) -> 
     }
 
 
-def _labels(values: pd.Series) -> pd.Series:
+def category_labels(values: pd.Series) -> pd.Series:
     """The present values as category labels. Whole numbers are written without ".0", so a
     code column reads the same whether or not a file has gaps (pandas makes it float then)."""
     present = values.dropna()
@@ -86,7 +86,7 @@ def _labels(values: pd.Series) -> pd.Series:
 
 
 def _categorical_profile(values: pd.Series) -> dict[str, Any]:
-    present = _labels(values)
+    present = category_labels(values)
     counts = present.value_counts()
     kept = counts.iloc[:MAX_CATEGORIES]
     frequencies = {str(k): int(v) for k, v in kept.items()}
@@ -186,7 +186,7 @@ def _compare_numeric(reference: dict, values: pd.Series, settings: DriftSettings
 def _compare_categorical(reference: dict, values: pd.Series, settings: DriftSettings) -> dict:
     from scipy.stats import chi2_contingency
 
-    present = _labels(values)
+    present = category_labels(values)
     result: dict[str, Any] = {
         "kind": "categorical",
         "missing": _missing(reference, values, settings),

@@ -218,13 +218,13 @@ def _gate_changes(base_ref: str | None, config: Config) -> dict | None:
 
 
 def _holdout(config: Config, training: dict[str, Any], trained: Trained | None) -> Split:
-    """The split the model was trained on: handed over in this process, else read again and
-    checked against what training.json recorded."""
+    """The split the model was trained on: handed over by training in this process, else read
+    again and checked against what training.json recorded."""
     if file_sha256(config.data_path) != training["data_sha256"]:
         raise PipelineError(
             f"{config.data_path}: changed since the model was trained; run train_model.py again"
         )
-    if trained is not None and trained.run_id == training["run_id"]:
+    if trained is not None:
         return trained.split
     split = holdout_split(load_dataset(config.data_path, config.data.max_file_mb), config)
     if training.get("holdout_sha256") not in (None, rows_sha256(split.x_test.index)):
@@ -243,6 +243,8 @@ def evaluate(
     step's result in this process (its split and model, instead of reading them again)."""
     outputs = outputs_dir(config)
     training = read_json(outputs / TRAINING_FILE, "train_model.py")
+    if trained is not None and trained.run_id != training["run_id"]:
+        trained = None  # training.json names another run: read that one's model and data
     split = _holdout(config, training, trained)
     x_test, y_test = split.x_test, split.y_test
     gate_changes = _gate_changes(base_ref, config)
@@ -253,8 +255,7 @@ def evaluate(
         with tempfile.TemporaryDirectory() as scratch:
             model_dir = download_model(training["model_uri"], Path(scratch))
             model_sha256 = directory_sha256(model_dir)
-            in_memory = trained is not None and trained.run_id == training["run_id"]
-            model = trained.model if in_memory else load_sklearn_model(model_dir)
+            model = trained.model if trained is not None else load_sklearn_model(model_dir)
         candidate = score(
             model, x_test, y_test, config.data.task, config.data.positive_class, config.metrics
         )

@@ -22,7 +22,7 @@ from mlflow.tracking import MlflowClient
 
 from mlops.config import Config
 from mlops.data import load_dataset
-from mlops.drift import PROFILE_FILE, compare
+from mlops.drift import PROFILE_FILE, category_labels, compare
 from mlops.errors import PipelineError
 from mlops.handoff import github_output, github_run_url, github_summary, outputs_dir, write_json
 from mlops.markdown import cell
@@ -201,16 +201,19 @@ def _plot(item: dict[str, Any], reference: dict[str, Any], values: pd.Series, fo
     import numpy as np
 
     if item["kind"] == "numeric":
+        if not reference["edges"]:  # no value in training to draw bins from
+            return
         edges = np.asarray(reference["edges"])
         numbers = pd.to_numeric(values, errors="coerce").dropna().to_numpy()
+        # Bin i holds values below edge i (an edge value counts in the bin above it).
         counts = np.bincount(np.searchsorted(edges, numbers, "right"), minlength=len(edges) + 1)
-        labels = [f"≤ {edges[0]:.3g}", *[f"≤ {e:.3g}" for e in edges[1:]], f"> {edges[-1]:.3g}"]
+        labels = [*(f"< {edge:.3g}" for edge in edges), f"≥ {edges[-1]:.3g}"]
         ref_shares = reference["shares"]
         cur_shares = counts / max(len(numbers), 1)
     else:
         known = list(reference["counts"])[:15]
         total = sum(reference["counts"].values())
-        present = values.dropna().astype(str)
+        present = category_labels(values)
         labels = [*known, "other / unseen"]
         ref_shares = [reference["counts"][k] / total for k in known]
         ref_shares.append(1 - sum(ref_shares))
