@@ -459,7 +459,7 @@ def render_config(
         "# Review every value below, then commit. Once you change a setting, `make adapt`",
         "# keeps this file unless FORCE=1 (comments may change freely).",
         "# The single source of truth for the pipeline: no script or workflow holds a path,",
-        "# a column name, a threshold or a model name. Reference: README.md#configuration",
+        "# a column name, a threshold or a model name. Reference: docs/configuration.md",
         "",
         "data:",
         f"  path: {_flow(data['path'])}  # relative to this file",
@@ -497,7 +497,7 @@ def render_config(
         "# tolerances at one. Set them from what your users need.",
         "gate:",
         "  # How a candidate is compared with the champion, on paired bootstrap intervals",
-        "  # over the held-out rows (README.md#the-gate). non_inferiority: refuse only when",
+        "  # over the held-out rows (docs/gate.md). non_inferiority: refuse only when",
         "  # the interval shows it worse than the champion beyond the tolerance; point:",
         "  # compare the point estimates; superiority: deploy only on a shown improvement.",
         f"  rule: {gate['rule']}",
@@ -510,7 +510,7 @@ def render_config(
         *[f"    {k}: {_flow(v)}" for k, v in gate["champion_tolerance"].items()],
         "",
         "# make monitor: how new data compares with the champion's training data",
-        "# (README.md#monitor-the-champion-for-drift).",
+        "# (docs/monitoring.md).",
         "monitoring:",
         *[
             f"  {key}: {_flow(value)}  # {MONITORING_NOTES[key]}"

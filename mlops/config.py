@@ -96,7 +96,7 @@ class ModelSection(_Section):
 class GateSection(_Section):
     thresholds: dict[str, float]
     champion_tolerance: dict[str, float] = Field(default_factory=dict)
-    # Meanings in mlops/gate.py and README.md#the-gate.
+    # Meanings in mlops/gate.py and docs/gate.md.
     rule: Rule = "non_inferiority"
     threshold_on: ThresholdOn = "value"
     confidence: float = Field(default=0.95, ge=0.5, lt=1)

@@ -63,7 +63,7 @@ def not_configured(config: Config) -> None:
     """Say, in the log and the job summary, that there is no batch to monitor yet."""
     message = (
         f"Drift monitoring is not configured: set monitoring.data in {config.file.name} to "
-        "the path, glob or URL of your new data (README.md#monitor-the-champion-for-drift)."
+        "the path, glob or URL of your new data (docs/monitoring.md)."
     )
     github_summary(f"## Drift\n{message}")
     github_output({"drifted": "false", "drifted_features": "", "on_drift": "report"})
