@@ -224,6 +224,7 @@ def run_act(
     event_payload: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
     inputs: Mapping[str, str] | None = None,
+    variables: Mapping[str, str] | None = None,
     timeout: float = 300,
     run_dir: Path | None = None,
     comments_dir: Path | None = None,
@@ -236,6 +237,7 @@ def run_act(
     log act.log, which contains the environment: never print it. Use one run_dir
     per run; reuse comments_dir across runs to emulate the same PR, and pass another run's
     artifacts_dir to download what that run uploaded (a workflow_run workflow does).
+    `variables` are the repository variables (`vars.NAME`).
     `github.token` is a placeholder, so steps that hand it to `gh` (a fake in tests) run.
     """
     repo_dir = repo_dir.resolve()
@@ -281,6 +283,8 @@ def run_act(
         command += ["--eventpath", str(event_file)]
     for name, value in (inputs or {}).items():
         command += ["--input", f"{name}={value}"]
+    for name, value in (variables or {}).items():
+        command += ["--var", f"{name}={value}"]
 
     log_path = run_dir / "act.log"
     with log_path.open("wb") as log:

@@ -34,6 +34,10 @@ SETUP_ACTION = REPO / ".github" / "actions" / "setup" / "action.yml"
 PIPELINE = ".github/workflows/pipeline.yml"
 COMMENT_WORKFLOW = ".github/workflows/pr-comment.yml"
 ROLLBACK = ".github/workflows/rollback.yml"
+SELF_TEST = ".github/workflows/self-test.yml"
+# The repository variable that opts a copy of the template into its self-tests.
+SELF_TESTS_VARIABLE = "TEMPLATE_SELF_TESTS"
+TEMPLATE_NAME = r"[\w.-]+/[\w.-]+"
 BIN = Path(sys.executable).parent
 REPOSITORY = {"full_name": "acme/ml-project", "default_branch": "main"}
 PUSH_EVENT = {"ref": "refs/heads/main", "repository": REPOSITORY}
@@ -162,10 +166,26 @@ def test_pull_request_comment_is_posted_by_a_trusted_workflow_run():
 def test_template_self_tests_run_outside_the_pipeline():
     pipeline_test = load(REPO / PIPELINE)["jobs"]["test"]
     assert "make test-fast" in [step.get("run") for step in pipeline_test["steps"]]
-    self_test = load(REPO / ".github" / "workflows" / "self-test.yml")
+    self_test = load(REPO / SELF_TEST)
     assert {"push", "pull_request", "schedule", "workflow_dispatch"} <= set(self_test[True])
     (job,) = self_test["jobs"].values()
     assert "make test" in [step.get("run") for step in job["steps"]]
+
+
+def test_copies_of_the_template_skip_its_self_tests_unless_they_opt_in():
+    """Decided by the repository's name or a variable: a repository made with "Use this
+    template" is no fork, and a schedule's event carries no repository to ask."""
+    (job,) = load(REPO / SELF_TEST)["jobs"].values()
+    assert re.fullmatch(
+        rf"github\.repository == '{TEMPLATE_NAME}' \|\| vars\.{SELF_TESTS_VARIABLE} == 'true'",
+        job["if"],
+    ), job["if"]
+
+
+def template_repository() -> str:
+    """The template's own repository, as self-test.yml names it."""
+    (job,) = load(REPO / SELF_TEST)["jobs"].values()
+    return re.search(rf"github\.repository == '({TEMPLATE_NAME})'", job["if"])[1]
 
 
 def test_every_job_sets_up_through_the_shared_action():
@@ -448,3 +468,49 @@ def test_fork_pull_requests_are_compared_with_the_champion_and_commented(tmp_pat
     assert "❌ **Stopped at `validate`: the data failed its expectation suite.**" in body, body
     assert "| age | column values to be between" in body and "| validate | failure |" in body
     assert published(github, Project(repo).model_name)["champion"]["version"] == "1"
+
+
+def self_test_probe(destination: Path, repository: str) -> Path:
+    """self-test.yml with its triggers and its job's condition as committed, the job's steps
+    swapped for one echo, in a git repository whose origin (act's github.repository) is
+    `repository`."""
+    document = load(REPO / SELF_TEST)
+    (job,) = document["jobs"].values()
+    job["steps"] = [{"run": "echo self-tests ran"}]
+    document["on"] = document.pop(True)
+    workflow = destination / SELF_TEST
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(yaml.safe_dump(document, sort_keys=False))
+    for command in (
+        "git init -q -b main",
+        "git add -A",
+        f"git remote add origin https://github.com/{repository}.git",
+        "git -c user.name=test -c user.email=test@example.invalid commit -qm probe",
+    ):
+        subprocess.run(command, shell=True, cwd=destination, check=True)
+    return destination
+
+
+@pytest.mark.slow
+def test_self_tests_are_skipped_in_a_copy_and_run_where_they_belong(tmp_path):
+    """act evaluates the committed condition: a copy skips the job, a copy with the variable
+    and the template's own repository run it."""
+    template = template_repository()
+    cases = {
+        "copy": (REPOSITORY["full_name"], {}, "skipped"),
+        "opted-in-copy": (REPOSITORY["full_name"], {SELF_TESTS_VARIABLE: "true"}, "success"),
+        "template": (template, {}, "success"),
+    }
+    for case, (repository, variables, expected) in cases.items():  # act wants paths without spaces
+        repo = self_test_probe(tmp_path / case / "repo", repository)
+        run = run_act(
+            repo,
+            "workflow_dispatch",
+            workflow=SELF_TEST,
+            event_payload={"repository": {"full_name": repository}},
+            variables=variables,
+            timeout=120,
+            run_dir=tmp_path / case / "run",
+        )
+        assert run.returncode == 0, run.report()
+        assert results(run) == {"self-test": expected}, (case, run.report())
