@@ -17,7 +17,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # Flags for adapt and suite: FORCE=1 replaces files a user has edited.
 force_flag = $(if $(filter 1 yes true,$(FORCE)),--force)
 
-.PHONY: help install install-dev adapt suite pipeline validate train evaluate deploy rollback restore-champion publish-champion bundle publish-image monitor score test test-fast examples benchmark lint lint-workflows ui lock dataset clean
+.PHONY: help install install-dev adapt suite pipeline validate train evaluate deploy rollback restore-champion publish-champion bundle publish-image monitor score doctor test test-fast examples benchmark lint lint-workflows ui lock dataset clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -85,6 +85,9 @@ monitor: $(VENV)/.runtime ## compare new data with the champion's training data 
 score: $(VENV)/.runtime ## score a CSV with the champion (INPUT=path/to/file.csv)
 	@test -n "$$INPUT" || { echo "error: set INPUT=path/to/file.csv" >&2; exit 2; }
 	$(PY) score_batch.py "$$INPUT"
+
+doctor: $(VENV)/.runtime ## check the GitHub settings this repository needs (read-only; gh as an admin) [REPO=owner/name]
+	$(PY) doctor.py $(if $(REPO),--repo "$(REPO)")
 
 # Mermaid's own parser, which the report tests check every chart with (Node.js 18 or newer).
 MERMAID := tests/mermaid/node_modules/.installed
