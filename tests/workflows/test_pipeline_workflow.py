@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mlops.metrics import METRICS
 from tests.conftest import CLASSIFICATION, FIXTURES, Project, copy_checkout, set_field
 from tests.workflows.act_runner import (
     LOCK_FILE,
@@ -138,6 +139,14 @@ def test_deploy_is_guarded_serialised_and_reviewed():
     assert "github.event.repository.default_branch" in condition
     # Thresholds live in config.yaml, so the workflow never compares numbers itself.
     assert not re.search(r"outputs\.[\w-]+\s*[<>]=?", (REPO / PIPELINE).read_text())
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_workflows_name_no_metric(workflow):
+    """Metrics, like thresholds, belong to config.yaml: a fork may compute others."""
+    text = yaml.safe_dump(load(workflow))  # without the comments
+    for metric in METRICS:
+        assert not re.search(rf"\b({metric}|{metric.replace('_', '-')})\b", text), metric
 
 
 def test_pull_request_comment_is_posted_by_a_trusted_workflow_run():
