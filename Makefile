@@ -47,7 +47,8 @@ suite: $(VENV)/.runtime ## redraft only the expectation suite for the data confi
 pipeline: $(VENV)/.runtime ## validate → train → evaluate → gate → deploy in one process, against the embedded store
 	$(PY) run_pipeline.py
 	@echo
-	@echo "Browse the runs:  $(VENV)/bin/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}"
+	@if [ -n "$${MLFLOW_TRACKING_URI:-}" ]; then echo "Browse the runs in your tracking server's UI."; \
+	else echo "Browse the runs: make ui (MLflow's UI on the embedded store, http://127.0.0.1:5000)"; fi
 
 validate: $(VENV)/.runtime ## check data/ against the expectation suite in gx/
 	$(PY) validate_data.py
