@@ -67,8 +67,9 @@ class Settings:
     immutable_releases: dict | None
     codeowners: str | None  # the file on the default branch
     codeowners_errors: list[dict]
-    branch_rules: list[dict] | None  # None: the plan has no branch rules for this repository
-    branch_protection: dict | None
+    branch_rules: list[dict]  # the active rules for the default branch
+    branch_protection: dict | None  # its classic protection
+    branch_rules_available: bool  # False: the plan has none for this (private) repository
     secrets: frozenset[str]  # the repository's and the organization's, by name
     environment_secrets: frozenset[str]  # production's own
     variables: dict[str, str]
@@ -96,11 +97,8 @@ def project_files(root: Path, monitoring_data: str | None) -> Project:
 # ---------------------------------------------------------------- reading
 
 
-class _PlanLimited:
-    """GitHub's answer when the repository's plan lacks the feature."""
-
-
-PLAN_LIMITED = _PlanLimited()
+# What `read` returns when the repository's plan lacks the feature asked about.
+PLAN_LIMITED = object()
 
 
 def _reader(repository: str) -> Callable[..., Any]:
@@ -199,8 +197,9 @@ def read_settings(repository: str) -> Settings:
         if codeowners
         else None,
         codeowners_errors=(answers["codeowners_errors"] or {}).get("errors", []),
-        branch_rules=None if rules is PLAN_LIMITED else rules,
+        branch_rules=[] if rules is PLAN_LIMITED else rules,
         branch_protection=None if protection is PLAN_LIMITED else protection,
+        branch_rules_available=PLAN_LIMITED not in (rules, protection),
         secrets=frozenset(
             secret["name"]
             for name in ("secrets", "organization_secrets")
@@ -487,7 +486,7 @@ def _branch_is_protected(settings: Settings) -> bool:
 
 def _code_owner_review(settings: Settings, web: str, branch: str) -> Finding:
     topic = "Code-owner review"
-    for rule in settings.branch_rules or []:
+    for rule in settings.branch_rules:
         if rule.get("type") == "pull_request" and rule.get("parameters", {}).get(
             "require_code_owner_review"
         ):
@@ -498,7 +497,7 @@ def _code_owner_review(settings: Settings, web: str, branch: str) -> Finding:
     reviews = (settings.branch_protection or {}).get("required_pull_request_reviews") or {}
     if reviews.get("require_code_owner_reviews"):
         return Finding(topic, "ok", f"branch protection requires code-owners' review on {branch}.")
-    if settings.branch_rules is None:
+    if not settings.branch_rules_available:
         return Finding(
             topic,
             "note",

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from mlops import github_api
 from mlops.doctor import (
     SELF_TESTS_VARIABLE,
     Project,
@@ -18,8 +19,10 @@ from mlops.doctor import (
     diagnose,
     exit_code,
     project_files,
+    read_settings,
     repository_from_remote,
 )
+from mlops.github_api import GitHubError
 from tests.conftest import make_project
 
 REPO = Path(__file__).resolve().parent.parent
@@ -103,6 +106,7 @@ def settings_from(answers: dict, **changes) -> Settings:
         codeowners_errors=answers["codeowners/errors"]["errors"],
         branch_rules=rules,
         branch_protection=answers.get("branches/main/protection"),
+        branch_rules_available=True,
         secrets=frozenset(s["name"] for s in answers["actions/secrets"]["secrets"]),
         environment_secrets=frozenset(),
         variables={},
@@ -246,7 +250,8 @@ def test_codeowners_must_name_real_owners_and_be_required():
     settings = settings_from(answers, branch_rules=[], branch_protection=classic)
     assert status(settings, "Code-owner review") == ["ok"]
     # A private repository on GitHub Free has no branch rules at all.
-    assert status(settings_from(answers, branch_rules=None), "Code-owner review") == ["note"]
+    unavailable = settings_from(answers, branch_rules=[], branch_rules_available=False)
+    assert status(unavailable, "Code-owner review") == ["note"]
 
 
 @pytest.mark.parametrize(
@@ -303,6 +308,54 @@ def test_a_public_repository_publishes_its_data():
 )
 def test_the_repository_is_read_from_a_github_remote(url, expected):
     assert repository_from_remote(url) == expected
+
+
+def test_read_settings_turns_githubs_answers_into_settings(monkeypatch):
+    """Organization secrets and variables count, production's own secrets are told apart,
+    a 404 means absent, and "Upgrade to GitHub Pro" means the plan has no branch rules."""
+    answers = healthy_answers()
+    answers["repository"]["owner"]["type"] = "Organization"
+    answers["actions/permissions"] = {"enabled": True, "allowed_actions": "selected"}
+    answers["actions/permissions/selected-actions"] = {"github_owned_allowed": True}
+    answers["environments/production"]["deployment_branch_policy"] = {
+        "protected_branches": False,
+        "custom_branch_policies": True,
+    }
+    answers["environments/production/deployment-branch-policies"] = {
+        "branch_policies": [{"name": "main", "type": "branch"}]
+    }
+    answers["environments/production/secrets"] = {"secrets": [{"name": "MLFLOW_TRACKING_URI"}]}
+    answers["actions/organization-secrets"] = {"secrets": [{"name": "MLFLOW_TRACKING_PASSWORD"}]}
+    answers["actions/organization-variables"] = {
+        "variables": [{"name": SELF_TESTS_VARIABLE, "value": "true"}, {"name": "X", "value": "1"}]
+    }
+    answers["actions/variables"] = {"variables": [{"name": "X", "value": "2"}]}
+    del answers["contents/.github/CODEOWNERS"], answers["codeowners/errors"]
+    refused = {
+        "branches/main/protection": (403, "Upgrade to GitHub Pro or make this repository public")
+    }
+
+    def call(endpoint: str):
+        name = endpoint.split("?")[0].removeprefix(f"repos/{REPOSITORY}").strip("/") or "repository"
+        if name in refused:
+            status, message = refused[name]
+            raise GitHubError(f"gh api {endpoint}: gh: {message} (HTTP {status})", status)
+        if name not in answers:
+            raise GitHubError(f"gh api {endpoint}: gh: Not Found (HTTP 404)", 404)
+        return answers[name]
+
+    monkeypatch.setattr(github_api, "call", call)
+    settings = read_settings(REPOSITORY)
+    assert settings.selected_actions == {"github_owned_allowed": True}
+    assert settings.branch_policies == [{"name": "main", "type": "branch"}]
+    assert settings.secrets == {"MLFLOW_TRACKING_PASSWORD"}
+    assert settings.environment_secrets == {"MLFLOW_TRACKING_URI"}
+    assert settings.variables == {SELF_TESTS_VARIABLE: "true", "X": "2"}
+    assert settings.codeowners is None and settings.codeowners_errors == []
+    assert settings.immutable_releases is None and settings.branch_protection is None
+    assert settings.branch_rules_available is False
+    found = verdicts(settings)
+    assert [state for state, _ in found["Tracking server"]] == ["fix", "fix", "ok"]
 
 
 # ---------------------------------------------------------------- the script
