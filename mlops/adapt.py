@@ -11,6 +11,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,11 @@ FREE_TEXT_SHARE = 0.5
 FREE_TEXT_MIN_LEVELS = 100
 # Integer columns with at most this many values may be codes rather than quantities.
 FEW_VALUES = 10
+# Numbers beyond this overflow when squared (scaling computes a variance).
+LARGEST_MAGNITUDE = 1e150
 POSITIVE_LABELS = ("1", "yes", "y", "true", "t", "positive", "pos")
 BASELINE_MAX_ROWS = 20_000
-BASELINE_FOLDS = 5
+BASELINE_FOLDS = 5  # fewer when a class (or the table) is too small for five
 GATED = {"classification": ("roc_auc", "f1"), "regression": ("r2", "rmse")}
 # The drafted gate spells out the comparison settings, at their defaults.
 GATE_DEFAULTS = {
@@ -69,6 +72,7 @@ class Profile:
     task: Task
     positive_class: str | None
     columns: list[ColumnProfile]
+    baseline_folds: int = BASELINE_FOLDS
 
     def of_kind(self, kind: str) -> list[str]:
         return [c.name for c in self.columns if c.kind == kind]
@@ -104,6 +108,18 @@ def infer_positive_class(target: pd.Series) -> str:
     return str(counts.sort_index(ascending=False).idxmin())
 
 
+def _unusable_numbers(values: pd.Series) -> str | None:
+    """What in a numeric column no model here can take: infinities, or magnitudes whose
+    squares overflow (the scaler's variance), as a note; None when all is well."""
+    infinite = int(np.isinf(values).sum())
+    if infinite:
+        return f"infinite values (inf) in {infinite} row(s)"
+    huge = int((values.abs() > LARGEST_MAGNITUDE).sum())
+    if huge:
+        return f"values beyond ±{LARGEST_MAGNITUDE:g} in {huge} row(s)"
+    return None
+
+
 def _infer_kind(values: pd.Series, rows: int) -> tuple[str, str]:
     """(numeric | categorical | left out, why) for a feature column, from its values alone."""
     missing = int(values.isna().sum())
@@ -113,6 +129,9 @@ def _infer_kind(values: pd.Series, rows: int) -> tuple[str, str]:
     if distinct == 1:
         return "left out", "constant: one value in every row"
     if _is_numeric(values):
+        unusable = _unusable_numbers(values)
+        if unusable:
+            return "left out", f"{unusable}: the model cannot take them"
         integer = pd.api.types.is_integer_dtype(values)
         if integer and distinct == rows:
             return "left out", "ID-like: a different integer in every row"
@@ -178,7 +197,7 @@ def profile_frame(
         )
     if values.nunique() < 2:
         raise PipelineError(
-            f"{path}: the target {target!r} has a single value ({values.iloc[0]!r}); "
+            f"{path}: the target {target!r} has a single value ({str(values.iloc[0])!r}); "
             "there is nothing to learn"
         )
     task = task or infer_task(values, target)
@@ -205,10 +224,19 @@ def profile_frame(
         if positive_class is not None:
             raise PipelineError("POSITIVE is for classification; regression has no positive class")
         target_profile = column_profile(target, values, "target", task=task)
+    folds = _baseline_folds(path, values, target, task)
     rows = len(frame)
     kinds = kinds or {
         name: _infer_kind(frame[name], rows) for name in frame.columns if name != target
     }
+    for name in frame.columns:
+        numeric = kinds[name][0] == "numeric" if name != target else task == "regression"
+        unusable = _unusable_numbers(frame[name]) if numeric and _is_numeric(frame[name]) else None
+        if unusable:
+            raise PipelineError(
+                f"{path}: column {name!r} holds {unusable}; the model cannot take them: fix "
+                "the data or leave the column out"
+            )
     columns = [
         target_profile if name == target else column_profile(name, frame[name], *kinds[name])
         for name in frame.columns
@@ -223,53 +251,97 @@ def profile_frame(
         task=task,
         positive_class=positive_class if task == "classification" else None,
         columns=columns,
+        baseline_folds=folds,
     )
+
+
+def _baseline_folds(path: Path, target: pd.Series, name: str, task: Task) -> int:
+    """As many cross-validation folds as the rows allow, up to BASELINE_FOLDS: every fold
+    holds out a row of each class (classification) or two rows (regression), in two folds
+    at least; a smaller table is refused."""
+    if task == "classification":
+        counts = target.astype("string").value_counts()
+        if counts.min() < 2:
+            raise PipelineError(
+                f"{path}: the target {name!r} has {int(counts.min())} row of class "
+                f"{counts.idxmin()!r}; each class needs at least 2 (the held-out split and "
+                "the baseline's folds are stratified)"
+            )
+        return min(BASELINE_FOLDS, int(counts.min()))
+    if len(target) < 4:
+        raise PipelineError(
+            f"{path}: {len(target)} rows; regression needs at least 4 to draft from (a "
+            "cross-validated baseline holds out two rows per fold)"
+        )
+    return min(BASELINE_FOLDS, len(target) // 2)
 
 
 # ---------------------------------------------------------------- expectation suite
 
 
 def _outward(value: float, up: bool, integer: bool) -> float:
-    """Round away from the data: to whole numbers for integer columns, else 3 significant
-    digits, so the bounds read well and never cut off an observed value."""
+    """Round away from `value`: to a whole number for integer columns, else to 3 significant
+    digits, so that bounds read well."""
     if integer or value == 0:
         return float(math.ceil(value) if up else math.floor(value))
-    digits = 2 - math.floor(math.log10(abs(value)))
-    # round() first, so float noise (0.1 * 1000 = 100.00000000000001) does not move a digit.
-    rounded = (math.ceil if up else math.floor)(round(value * 10**digits, 9))
-    return float(round(rounded / 10**digits, max(digits, 0)))
+    # Decimal: exact at any magnitude (10**digits overflows a float near its limits).
+    quantum = Decimal(1).scaleb(math.floor(math.log10(abs(value))) - 2)
+    # Nine digits more first, so float noise (0.1 * 1000 = 100.00000000000001) moves no digit.
+    exact = Decimal(value).quantize(quantum.scaleb(-9))
+    bound = float(exact.quantize(quantum, rounding=ROUND_CEILING if up else ROUND_FLOOR))
+    return bound if math.isfinite(bound) else value
 
 
 def _range(column: ColumnProfile, margin: float = 0.1) -> tuple[float, float]:
     """Observed range widened by a share of its span, never below 0 for non-negative data;
-    exact for whole-number columns with few values (flags, scales, codes)."""
+    exact for whole-number columns with few values (flags, scales, codes). The bounds never
+    cut off an observed value, even where the span is far below the values' own precision."""
     if column.whole_numbers and column.distinct <= FEW_VALUES:
         return column.minimum, column.maximum
     span = column.maximum - column.minimum
-    low = column.minimum - margin * span
-    high = column.maximum + margin * span
+    low, high = column.minimum - margin * span, column.maximum + margin * span
+    if not math.isfinite(high - low):  # near float's limits: no room to widen
+        low, high = column.minimum, column.maximum
     if column.minimum >= 0:
         low = max(low, 0.0)
     whole = column.whole_numbers
-    return _outward(low, up=False, integer=whole), _outward(high, up=True, integer=whole)
+    return (
+        min(_outward(low, up=False, integer=whole), column.minimum),
+        max(_outward(high, up=True, integer=whole), column.maximum),
+    )
+
+
+def _floor_below(share: float, margin: float, decimals: int) -> float:
+    """A `mostly` under an observed share of rows: `margin` below it, but never more than
+    half of it, rounded down, so that the rule holds on the data it was drafted from."""
+    step = 10**decimals
+    return math.floor((share - min(margin, share / 2)) * step) / step
 
 
 def _mostly_not_null(column: ColumnProfile, rows: int) -> float | None:
     """None (every row) when the column has no gaps, else a floor below the observed share."""
     if column.missing == 0:
         return None
-    share = column.missing / rows
-    return max(0.0, math.floor((1 - share - max(share / 2, 0.02)) * 100) / 100)
+    missing = column.missing / rows
+    return _floor_below(1 - missing, max(missing / 2, 0.02), decimals=2)
 
 
-def _type_name(dtype: str) -> str:
-    # pandas 3 reads text as its "str" dtype; GX checks the name pandas reports.
-    return "str" if dtype in ("object", "string") else dtype
+def _type_name(column: ColumnProfile) -> str:
+    """The type GX checks: the dtype's name, as pandas reports it ("str" for text in pandas 3),
+    except for true/false with gaps, which pandas reads as "object" and GX checks value by value."""
+    if (
+        column.dtype == "object"
+        and column.levels
+        and all(isinstance(v, bool) for v in column.levels)
+    ):
+        return "bool"
+    return column.dtype
 
 
 def draft_expectations(profile: Profile) -> list[dict[str, Any]]:
     """The suite's rules as (type, kwargs) records, in the order a reader expects them."""
     names = [c.name for c in profile.columns]
+    duplicates = profile.duplicate_share
     rules: list[dict[str, Any]] = [
         {"type": "expect_table_columns_to_match_set", "kwargs": {"column_set": names}},
         {
@@ -280,7 +352,7 @@ def draft_expectations(profile: Profile) -> list[dict[str, Any]]:
             "type": "expect_compound_columns_to_be_unique",
             "kwargs": {
                 "column_list": names,
-                "mostly": math.floor(min(0.99, 1 - 2 * profile.duplicate_share) * 1000) / 1000,
+                "mostly": min(0.99, _floor_below(1 - duplicates, duplicates, decimals=3)),
             },
         },
     ]
@@ -290,14 +362,17 @@ def draft_expectations(profile: Profile) -> list[dict[str, Any]]:
         rules.append(
             {
                 "type": "expect_column_values_to_be_of_type",
-                "kwargs": {"column": column.name, "type_": _type_name(column.dtype)},
+                "kwargs": {"column": column.name, "type_": _type_name(column)},
             }
         )
         mostly = _mostly_not_null(column, profile.rows)
         rules.append(
             {
                 "type": "expect_column_values_to_not_be_null",
-                "kwargs": {"column": column.name, **({"mostly": mostly} if mostly else {})},
+                "kwargs": {
+                    "column": column.name,
+                    **({"mostly": mostly} if mostly is not None else {}),
+                },
             }
         )
         if column.minimum is not None:
@@ -492,7 +567,7 @@ def render_config(
         f"metrics: {_flow(settings['metrics'])}",
         "",
         "# A starting point from a cross-validated baseline of the linear model:",
-        f"# {baseline_note} (mean ± standard deviation over {BASELINE_FOLDS} folds).",
+        f"# {baseline_note} (mean ± standard deviation over {profile.baseline_folds} folds).",
         "# Thresholds sit two standard deviations below the mean (above, for errors),",
         "# tolerances at one. Set them from what your users need.",
         "gate:",
@@ -539,16 +614,15 @@ def cross_validated_baseline(
     from mlops.modeling import build_pipeline
     from mlops.scoring import score
 
-    if len(frame) > BASELINE_MAX_ROWS:
-        frame = frame.sample(BASELINE_MAX_ROWS, random_state=seed)
+    frame = _baseline_sample(frame, profile, seed)
     numeric, categorical = profile.of_kind("numeric"), profile.of_kind("categorical")
     x = frame[numeric + categorical].astype({name: "float64" for name in numeric})
     y = frame[profile.target]
     task = profile.task
     folds = (
-        StratifiedKFold(BASELINE_FOLDS, shuffle=True, random_state=seed)
+        StratifiedKFold(profile.baseline_folds, shuffle=True, random_state=seed)
         if task == "classification"
-        else KFold(BASELINE_FOLDS, shuffle=True, random_state=seed)
+        else KFold(profile.baseline_folds, shuffle=True, random_state=seed)
     )
     per_fold: dict[str, list[float]] = {name: [] for name in REPORTED[task]}
     for train, test in folds.split(x, y):
@@ -564,6 +638,24 @@ def cross_validated_baseline(
         name: (float(np.nanmean(values)), float(np.nanstd(values)))
         for name, values in per_fold.items()
     }
+
+
+def _baseline_sample(frame: pd.DataFrame, profile: Profile, seed: int) -> pd.DataFrame:
+    """At most BASELINE_MAX_ROWS rows at random, plus, for classification, enough rows of a
+    rare class for every fold to hold one out."""
+    if len(frame) <= BASELINE_MAX_ROWS:
+        return frame
+    sample = frame.sample(BASELINE_MAX_ROWS, random_state=seed)
+    if profile.task == "regression":
+        return sample
+    labels = frame[profile.target]
+    parts = [sample]
+    for label in labels.unique():
+        short = profile.baseline_folds - int((sample[profile.target] == label).sum())
+        if short > 0:
+            rest = frame[(labels == label) & ~frame.index.isin(sample.index)]
+            parts.append(rest.sample(min(short, len(rest)), random_state=seed))
+    return pd.concat(parts)
 
 
 # ---------------------------------------------------------------- writing the project
@@ -588,6 +680,11 @@ def write_suite(
     from mlops.validation import checkpoint_for
 
     context = gx.get_context(mode="file", project_root_dir=str(root))
+    if context.variables.progress_bars is None:  # a new gx/: no progress bars in CI logs
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        context.variables.save()
     for old in {name, replaces} - {None}:
         _delete_suite(context, old)
     suite = context.suites.add(
@@ -714,7 +811,7 @@ def describe(draft: Draft) -> str:
             f"{column.missing:>8} {column.distinct:>9}  {column.note}"
         )
     if draft.baseline:
-        lines += ["", "cross-validated baseline (linear model, 5 folds): "]
+        lines += ["", f"cross-validated baseline (linear model, {profile.baseline_folds} folds): "]
         lines += [
             f"  {name:<10} {mean:.4f} ± {std:.4f}" for name, (mean, std) in draft.baseline.items()
         ]

@@ -12,6 +12,7 @@ import yaml
 
 from mlops.adapt import (
     config_is_untouched_draft,
+    cross_validated_baseline,
     draft_expectations,
     profile_frame,
     propose_gate,
@@ -140,6 +141,41 @@ def test_drafted_rules_hold_on_the_data_they_came_from():
         "value_set"
     ] == ["no", "yes"]
     assert "id" not in not_null and "same" not in not_null  # left-out columns get no rules
+
+
+def test_floors_under_observed_shares_hold_however_large_the_share():
+    rows = 1000
+    data = frame(rows)
+    data["sparse"] = np.where(np.arange(rows) % 100 == 0, np.arange(rows) / 7, np.nan)  # 1%
+    data["hollow"] = np.where(np.arange(rows) % 25 == 0, np.resize(["x", "y"], rows), None)
+    copies = pd.concat([data.iloc[:50]] * 20, ignore_index=True)  # every row duplicated
+    for table in (data, copies):
+        expectations = draft_expectations(profile_frame(table, "x.csv", "label"))
+        for column, kwargs in rules_by(expectations, "expect_column_values_to_not_be_null").items():
+            present = table[column].notna().mean()
+            # A floor of 0.0 is still a floor: dropping it would demand a value in every row.
+            assert present == 1 or 0 <= kwargs["mostly"] <= present, (column, kwargs)
+        unique = rules_by(expectations, "expect_compound_columns_to_be_unique")[None]
+        assert 0 <= unique["mostly"] <= 1 - table.duplicated(keep=False).mean()
+
+
+def test_true_false_with_gaps_is_checked_as_booleans():
+    data = frame()
+    data["flag"] = np.resize([True, False, None], len(data))  # pandas reads this as "object"
+    expectations = draft_expectations(profile_frame(data, "x.csv", "label"))
+    assert rules_by(expectations, "expect_column_values_to_be_of_type")["flag"]["type_"] == "bool"
+
+
+def test_baseline_on_a_sample_keeps_a_rare_class_in_every_fold():
+    rows = 100_000  # above the baseline's sample size: a random sample would miss the class
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame({"x": rng.normal(size=rows), "label": "common"})
+    data.loc[[10, 60_000], "label"] = "rare"
+    profile = profile_frame(data, "x.csv", "label")
+    assert profile.baseline_folds == 2
+    baseline = cross_validated_baseline(data, profile)
+    assert set(baseline) == {"roc_auc", "f1", "precision", "recall", "accuracy", "log_loss"}
+    assert not np.isnan(baseline["roc_auc"][0])  # each held-out fold had a row of each class
 
 
 def test_gate_direction_follows_each_metric():
