@@ -4,7 +4,10 @@ import csv
 import functools
 import hashlib
 import math
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 
 import pandas as pd
@@ -41,13 +44,16 @@ class Split:
 
 
 DELIMITERS = (";", "\t", "|")
+# Lines named in a message about rows that do not match the header.
+LINES_SHOWN = 5
 
 
 def load_dataset(path: Path, max_file_mb: float = math.inf) -> pd.DataFrame:
     """The CSV as a DataFrame, or a `PipelineError` naming the file and what is wrong with it.
 
     Only what Great Expectations cannot see is checked here (can the bytes be read as a CSV
-    table at all); the data rules live in the expectation suite.
+    table at all, with one named column per field of every row); the data rules live in the
+    expectation suite.
     """
     if not path.is_file():
         raise PipelineError(f"{path}: data file not found")
@@ -71,18 +77,116 @@ def load_dataset(path: Path, max_file_mb: float = math.inf) -> pd.DataFrame:
             f"{error.start}); re-save the file as UTF-8"
         ) from None
     except (pd.errors.ParserError, csv.Error) as error:
+        _check_fields_per_row(path)  # a row longer than the first one, said plainly
         raise PipelineError(f"{path}: not a well-formed CSV table: {error}") from None
-    if frame.empty:
-        raise PipelineError(f"{path}: has a header but no rows")
-    header = head.split(b"\n", 1)[0].decode("utf-8", errors="replace")
-    if frame.shape[1] == 1:
+    header = _header(path)
+    if len(header) == 1:
         for delimiter in DELIMITERS:
-            if delimiter in header:
+            if delimiter in header[0]:
                 raise PipelineError(
                     f"{path}: one column found; the header is separated by {delimiter!r}, "
                     "expected ','"
                 )
+    _check_column_names(path, header)
+    if frame.empty:
+        raise PipelineError(f"{path}: has a header but no rows")
+    # pandas reads a row with a field too many by making the first column the index (every
+    # column shifted), and one with a field too few by filling the last column with a gap:
+    # only then are the fields of each line counted (a gap in the last column is common).
+    if not isinstance(frame.index, pd.RangeIndex) or frame.iloc[:, -1].isna().any():
+        _check_fields_per_row(path)
     return frame
+
+
+def _records(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields) for each non-blank record, as pandas splits them (a quoted
+    field may span lines: the number is the record's first line)."""
+    # The csv module refuses fields over 128 kB by default; pandas has no such limit.
+    csv.field_size_limit(max(csv.field_size_limit(), path.stat().st_size))
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        line = 1
+        for fields in reader:
+            if len(fields) > 1 or (fields and fields[0].strip()):  # pandas skips blank lines
+                yield line, fields
+            line = reader.line_num + 1
+
+
+def _header(path: Path) -> list[str]:
+    return next(_records(path), (0, []))[1]
+
+
+def _check_column_names(path: Path, header: list[str]) -> None:
+    """pandas renames a repeated name (`x.1`) and names an empty one (`Unnamed: 2`): refused
+    here, from the header as written, so that no rule or feature sees a made-up column."""
+    empty = [position for position, name in enumerate(header, 1) if not name.strip()]
+    if empty:
+        raise PipelineError(
+            f"{path}: the header has no name for column(s) {empty} (counting from 1); every "
+            "column needs one (a comma at the end of the header adds an empty one)"
+        )
+    repeated = [name for name, count in Counter(header).items() if count > 1]
+    if repeated:
+        raise PipelineError(
+            f"{path}: the header names {repeated} more than once; every column needs a name "
+            "of its own"
+        )
+
+
+def _same_commas_on_every_line(path: Path) -> bool:
+    """Whether every line holds as many commas as the header, counted on the raw bytes (a
+    fraction of the time pandas takes to parse the file). False where that cannot tell, for
+    the csv module to count: a quote anywhere (a quoted field may hold commas and line
+    breaks), a blank line."""
+    commas: set[int] = set()
+    rest = b""
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 24), b""):
+            if b'"' in chunk:
+                return False
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop()
+            commas.update(map(bytes.count, lines, repeat(b",")))
+    if rest.strip():
+        commas.add(rest.count(b","))
+    return len(commas) == 1
+
+
+def _check_fields_per_row(path: Path) -> None:
+    """Refuses a file with any row whose fields do not match the header's in number, naming
+    the first such lines: rows pandas would shift or pad silently. A file the csv module
+    cannot split either is left to the caller's message."""
+    if _same_commas_on_every_line(path):
+        return
+    shown: list[str] = []
+    mismatched, counts = 0, set()
+    try:
+        records = _records(path)
+        _, header = next(records, (0, []))
+        for line, fields in records:
+            if len(fields) != len(header):
+                mismatched += 1
+                counts.add(len(fields))
+                if len(shown) < LINES_SHOWN:
+                    shown.append(f"line {line} has {len(fields)}")
+    except (csv.Error, UnicodeDecodeError):
+        return
+    if not mismatched:
+        return
+    if counts == {len(header) + 1}:
+        hint = (
+            "one field too many: a comma at the end of each of those lines, or a column "
+            "name missing from the header?"
+        )
+    else:
+        hint = "every row needs one field per column (quote a field that holds a comma)"
+    more = mismatched - len(shown)
+    raise PipelineError(
+        f"{path}: rows do not match the header: the header has {len(header)} fields, "
+        + ", ".join(shown)
+        + (f" (and {more} more line(s))" if more else "")
+        + f"; {hint}"
+    )
 
 
 def split_features_target(frame: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, pd.Series]:

@@ -189,6 +189,9 @@ def validate_frame(frame: pd.DataFrame, config: Config) -> ValidationReport:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx  # ~3 s; only this step pays for it
 
+    if not frame.index.equals(pd.RangeIndex(len(frame))):
+        # GX reports rows by index label: rows are data rows from 0, whatever the index.
+        frame = frame.reset_index(drop=True)
     # GX logs renderer bugs for some failed results as full tracebacks; the docs still build.
     logging.getLogger("great_expectations.render").setLevel(logging.CRITICAL)
     context = gx.get_context(mode="file", project_root_dir=str(config.root))

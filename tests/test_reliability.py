@@ -59,6 +59,15 @@ def _plenty_of_duplicates(lines: list[str]) -> list[str]:
     return [*lines, *[lines[1]] * 100]
 
 
+def with_fields_changed(lines: list[str], rows: dict[int, int]) -> list[str]:
+    """The CSV lines with `rows` (data rows from 1) given that many fields more (or fewer)."""
+    changed = list(lines)
+    for row, extra in rows.items():
+        fields = lines[row].split(",")
+        changed[row] = ",".join(fields + ["1"] * extra if extra > 0 else fields[:extra])
+    return changed
+
+
 # The fixture's columns: uid, stateabb (a category), vote (the target), age (numbers with
 # gaps), educ, female, south, polint, govrace (whole numbers).
 BAD_DATA = [
@@ -85,9 +94,34 @@ BAD_DATA = [
     ),
     Case(
         "truncated last line",
-        "validation",
-        "govrace: column values to not be null",
+        "loader",
+        "rows do not match the header: the header has 9 fields, line 2007 has 4",
         lambda ls: [*ls[:-1], ls[-1][: len(ls[-1]) // 2]],
+    ),
+    Case(
+        "a trailing comma on every row (pandas would shift every column)",
+        "loader",
+        "the header has 9 fields, line 2 has 10, line 3 has 10, line 4 has 10, line 5 has 10, "
+        "line 6 has 10 (and 2001 more line(s)); one field too many",
+        lambda ls: [ls[0], *[f"{line}," for line in ls[1:]]],
+    ),
+    Case(
+        "some rows longer or shorter than the header",
+        "loader",
+        "the header has 9 fields, line 4 has 8, line 11 has 10, line 12 has 7",
+        lambda ls: with_fields_changed(ls, {3: -1, 10: 1, 11: -2}),
+    ),
+    Case(
+        "a header with a duplicated column name",
+        "loader",
+        "the header names ['age'] more than once",
+        lambda ls: header_renamed(ls, "educ", "age"),
+    ),
+    Case(
+        "a header with an empty column name",
+        "loader",
+        "the header has no name for column(s) [5]",
+        lambda ls: header_renamed(ls, "educ", ""),
     ),
     Case(
         "a required column missing",
@@ -291,7 +325,17 @@ def test_bad_data_is_stopped_by_validation(project: Project, case: Case):
 
 
 @pytest.mark.slow
-def test_pipeline_stops_at_bad_data_and_keeps_the_champion(champion_project, tmp_path):
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda lines: set_field(lines, 1, TARGET, "7"), f"{TARGET}: column values to be in set"),
+        (lambda ls: [ls[0], *[f"{line}," for line in ls[1:]]], "rows do not match the header"),
+    ],
+    ids=["validation", "loader"],
+)
+def test_pipeline_stops_at_bad_data_and_keeps_the_champion(
+    champion_project, tmp_path, edit, message
+):
     project = copy_of(champion_project, tmp_path)
     env = {"PIPELINE_CONFIG": str(project.config_path)}
     make = ["make", "--no-print-directory", "-C", str(REPO), "pipeline"]
@@ -300,11 +344,10 @@ def test_pipeline_stops_at_bad_data_and_keeps_the_champion(champion_project, tmp
     experiment = client.get_experiment_by_name(project.config()["mlflow"]["experiment"])
     runs_before = len(client.search_runs([experiment.experiment_id]))
 
-    rewrite_data(project, lambda lines: set_field(lines, 1, TARGET, "7"))
+    rewrite_data(project, edit)
     second = subprocess.run(make, env=clean_env(**env), capture_output=True, text=True, timeout=600)
-    assert second.returncode != 0
-    assert f"{TARGET}: column values to be in set" in second.stdout
-    assert "train_model.py" not in second.stdout.split("INVALID", 1)[1]  # later steps never ran
+    assert_clean_failure(second, message)
+    assert "== train" not in second.stdout + second.stderr  # later steps never ran
     assert client.get_model_version_by_alias(MODEL, "champion").version == champion.version
     assert len(client.search_runs([experiment.experiment_id])) == runs_before
 

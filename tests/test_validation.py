@@ -4,6 +4,9 @@ import json
 
 import pytest
 
+from mlops.config import load_config
+from mlops.data import load_dataset
+from mlops.validation import validate_frame
 from tests.conftest import Project, rewrite_data, set_field
 
 pytestmark = pytest.mark.slow
@@ -74,3 +77,13 @@ def test_unreadable_file_is_refused_before_validation(project):
     assert result.returncode == 2
     assert f"{project.data_path.name}: not UTF-8 text" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_rows_are_reported_by_position_whatever_the_frame_index(project):
+    frame = load_dataset(project.data_path)
+    frame.loc[3, "age"] = 250
+    # An index of text, as pandas makes it when every row has a field more than the header.
+    shifted = frame.set_axis([f"r{i}" for i in range(len(frame))])
+    report = validate_frame(shifted, load_config(project.config_path))
+    (failure,) = report.failed
+    assert failure.column == "age" and failure.rows == [3]
