@@ -107,9 +107,11 @@ class Project:
             )
 
 
-def copy_checkout(destination: Path) -> Path:
-    """The repository's tracked files plus new, not ignored ones (what a commit would hold),
-    copied to `destination`; nothing generated (.venv, outputs, stores) comes along."""
+def copy_template(destination: Path, fixture: str = CLASSIFICATION) -> "Project":
+    """The repository as a commit would hold it (tracked and new, not ignored files; nothing
+    generated: .venv, outputs, stores), with a fixture project in place of the checkout's own
+    config.yaml, data/ and gx/: what a test that plays a fork or runs the workflows starts
+    from, whatever a fork has made of those files."""
     listed = subprocess.run(
         ["git", "ls-files", "-co", "--exclude-standard"],
         cwd=REPO,
@@ -118,10 +120,10 @@ def copy_checkout(destination: Path) -> Path:
         check=True,
     ).stdout.splitlines()
     for name in listed:
-        if (REPO / name).is_file():
+        if (REPO / name).is_file() and name.split("/")[0] not in PROJECT_FILES:
             (destination / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, destination / name)
-    return destination
+    return copy_project(FIXTURES / fixture, destination)
 
 
 def make_project(destination: Path, fixture: str = CLASSIFICATION) -> Project:

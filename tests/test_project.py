@@ -9,6 +9,8 @@ import pytest
 from mlops.config import load_config
 from tests.conftest import REPO, Project, copy_project
 
+pytestmark = pytest.mark.fork_sensitive
+
 
 @pytest.fixture(scope="module")
 def config():
