@@ -121,9 +121,13 @@ def _check_column_names(path: Path, header: list[str]) -> None:
     here, from the header as written, so that no rule or feature sees a made-up column."""
     empty = [position for position, name in enumerate(header, 1) if not name.strip()]
     if empty:
+        cause = {
+            1: "a row index saved with the table? pandas' to_csv(index=False) leaves it out",
+            len(header): "a comma at the end of the header adds an empty one",
+        }.get(empty[0] if len(empty) == 1 else 0, "was a name lost from the header?")
         raise PipelineError(
             f"{path}: the header has no name for column(s) {empty} (counting from 1); every "
-            "column needs one (a comma at the end of the header adds an empty one)"
+            f"column needs one ({cause})"
         )
     repeated = [name for name, count in Counter(header).items() if count > 1]
     if repeated:
