@@ -16,11 +16,12 @@ of the candidate's interval (the upper end for lower-is-better metrics).
 """
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 from mlops.bootstrap import Estimate, Interval
-from mlops.metrics import METRICS, figure
+from mlops.metrics import METRICS, decimals, figure
 
 # Metric values are floats computed in different processes; equal-to-the-threshold must pass.
 EPSILON = 1e-9
@@ -107,20 +108,21 @@ def verdict(metric: str, delta_interval: Interval | None, tolerance: float | Non
     return NO_DIFFERENCE
 
 
-def _interval_text(interval: Interval, confidence: float) -> str:
-    low, high = figure(interval.low, signed=True), figure(interval.high, signed=True)
-    return f"{confidence:.0%} interval {low} to {high}"
+def _figures(name: str, estimate: Estimate) -> Callable[..., str]:
+    """Every number of one metric's reason at the precision that metric needs."""
+    places = decimals(name, estimate.value)
+    return lambda value, signed=False: figure(value, places, signed)
 
 
 def _threshold_reason(
     name: str, estimate: Estimate, threshold: float, settings: GateSettings
 ) -> str | None:
-    metric = METRICS[name]
+    metric, shown = METRICS[name], _figures(name, estimate)
     sign = 1.0 if metric.greater_is_better else -1.0
     word = "minimum" if metric.greater_is_better else "maximum"
     if settings.threshold_on == "value":
         if sign * (estimate.value - threshold) < -EPSILON:
-            return f"{name} is {figure(estimate.value)}, {word} allowed is {figure(threshold)}"
+            return f"{name} is {shown(estimate.value)}, {word} allowed is {shown(threshold)}"
         return None
     if estimate.interval is None:
         return f"{name}: its interval could not be estimated, and threshold_on is lower_bound"
@@ -128,8 +130,8 @@ def _threshold_reason(
     if sign * (bound - threshold) < -EPSILON:
         end = "down" if metric.greater_is_better else "up"
         return (
-            f"{name} is {figure(estimate.value)}, but its {settings.confidence:.0%} interval "
-            f"reaches {end} to {figure(bound)}; {word} allowed is {figure(threshold)}"
+            f"{name} is {shown(estimate.value)}, but its {settings.confidence:.0%} interval "
+            f"reaches {end} to {shown(bound)}; {word} allowed is {shown(threshold)}"
         )
     return None
 
@@ -139,23 +141,28 @@ def _champion_reason(
 ) -> str | None:
     if not _usable(estimate.champion):
         return None  # the champion could not be scored on this metric: nothing to compare
+    shown = _figures(name, estimate)
     worse = (
-        f"{name} is {figure(estimate.value)}, worse than the champion's {figure(estimate.champion)}"
+        f"{name} is {shown(estimate.value)}, worse than the champion's {shown(estimate.champion)}"
     )
     if settings.rule == "point":
         sign = 1.0 if METRICS[name].greater_is_better else -1.0
         if sign * estimate.delta < -tolerance - EPSILON:
-            return f"{worse} by more than the tolerance of {figure(tolerance)}"
+            return f"{worse} by more than the tolerance of {shown(tolerance)}"
         return None
     if estimate.delta_interval is None:
         return f"{name}: the interval of the difference could not be estimated ({settings.rule})"
     low, high = _gain(name, estimate.delta_interval)
-    interval = _interval_text(estimate.delta_interval, settings.confidence)
+    ends = estimate.delta_interval
+    interval = (
+        f"{settings.confidence:.0%} interval {shown(ends.low, signed=True)} to "
+        f"{shown(ends.high, signed=True)}"
+    )
     if settings.rule == "non_inferiority" and high < -tolerance - EPSILON:
-        return f"{worse} beyond the tolerance of {figure(tolerance)} ({interval})"
+        return f"{worse} beyond the tolerance of {shown(tolerance)} ({interval})"
     if settings.rule == "superiority" and not low > EPSILON:
         return (
-            f"{name} shows no improvement over the champion's {figure(estimate.champion)} "
+            f"{name} shows no improvement over the champion's {shown(estimate.champion)} "
             f"({interval}); superiority needs the whole interval above zero"
         )
     return None

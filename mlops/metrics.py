@@ -28,6 +28,8 @@ class Metric:
     compute: Callable[[np.ndarray, np.ndarray, np.ndarray], float]
     # Sums -> values, one per resample (arrays of the same shape as the sums).
     from_sums: Callable[[Any], np.ndarray]
+    # In the target's units (an error in currency, say) rather than a unitless score.
+    in_target_units: bool = False
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,7 @@ METRICS: dict[str, Metric] = {
             math.inf,
             lambda t, p, _s: float(_sk().root_mean_squared_error(t, p)),
             lambda s: np.sqrt(_ratio(s.squared_error, s.rows)),
+            in_target_units=True,
         ),
         Metric(
             "mae",
@@ -168,17 +171,30 @@ METRICS: dict[str, Metric] = {
             math.inf,
             lambda t, p, _s: float(_sk().mean_absolute_error(t, p)),
             lambda s: _ratio(s.absolute_error, s.rows),
+            in_target_units=True,
         ),
         Metric("r2", "regression", True, -math.inf, 1.0, _r2, _r2_from_sums),
     )
 }
 
 
-def figure(value: float, signed: bool = False) -> str:
-    """A metric value as people read it: four decimals, or whole numbers with thousands
-    separators once the value reaches 1,000 (an RMSE in currency units, say)."""
-    sign = "+" if signed else ""
-    return f"{value:{sign},.0f}" if abs(value) >= 1000 else f"{value:{sign}.4f}"
+def decimals(metric: str, scale: float | None) -> int:
+    """The decimals every figure of `metric` gets in one report, its differences included:
+    four for unitless metrics; for metrics in the target's units, four significant digits
+    of `scale` (the candidate's value), so an error of 68,200 is shown in whole units and
+    one of 0.0123 to five places."""
+    if not METRICS[metric].in_target_units or not scale or not math.isfinite(scale):
+        return 4
+    return min(max(3 - math.floor(math.log10(abs(scale))), 0), 6)
+
+
+def figure(value: float, places: int = 4, signed: bool = False) -> str:
+    """A number as people read it: thousands separators, `places` decimals, a + on a
+    positive difference when `signed`, and no sign on what rounds to zero."""
+    text = f"{value:,.{places}f}"
+    if not any(digit in "123456789" for digit in text):
+        return text.lstrip("-")
+    return f"+{text}" if signed and value > 0 else text
 
 
 def metrics_for(task: Task) -> list[str]:

@@ -9,7 +9,7 @@ from mlops.metrics import METRICS, figure
 def _number(value: float | None, signed: bool = False) -> str:
     if value is None:
         return "–"
-    return figure(value, signed)
+    return figure(value, 0 if abs(value) >= 1000 else 4, signed)
 
 
 def _with_interval(value: float | None, interval: dict | None, signed: bool = False) -> str:
@@ -22,7 +22,7 @@ def _with_interval(value: float | None, interval: dict | None, signed: bool = Fa
 def _threshold(metric: str, value: float | None) -> str:
     if value is None:
         return "–"
-    return f"{'≥' if METRICS[metric].greater_is_better else '≤'} {figure(value)}"
+    return f"{'≥' if METRICS[metric].greater_is_better else '≤'} {_number(value)}"
 
 
 def _result(check: dict[str, Any]) -> str:

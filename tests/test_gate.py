@@ -223,8 +223,10 @@ def test_regression_metrics_are_judged_alike():
     estimates = {"r2": alone(0.7), "rmse": Estimate(8.0, None, 6.5, 1.5, Interval(1.1, 1.9))}
     decision = decide(estimates, settings, has_champion=True)
     assert not decision.passed
-    assert "rmse is 8.0000, worse than the champion's 6.5000 beyond the tolerance" in reasons_of(
-        decision
+    # rmse is in the target's units: four significant digits, its difference alike.
+    assert reasons_of(decision) == (
+        "rmse is 8.000, worse than the champion's 6.500 beyond the tolerance of 1.000 "
+        "(95% interval +1.100 to +1.900)"
     )
 
 
