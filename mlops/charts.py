@@ -22,6 +22,9 @@ MODEL_COLOURS = (("#2563eb", "blue"), ("#f97316", "orange"))
 REFERENCE_COLOUR = ("#9ca3af", "grey")
 CURVE_POINTS = 21
 BINS = 10
+# A bin of the regression charts holds at least this share of the rows: a mean over a few rows
+# would bend the lines with noise.
+MIN_BIN_SHARE = 0.02
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,8 @@ def roc_chart(y_true: np.ndarray, scores: dict[str, np.ndarray]) -> Chart:
     series = {}
     for name, score in scores.items():
         fpr, tpr, _ = roc_curve(y_true, score)
-        series[name] = [round(float(v), 4) for v in np.interp(grid, fpr, tpr)]
-    series["chance"] = [round(float(v), 4) for v in grid]
+        series[name] = [_rounded(v) for v in np.interp(grid, fpr, tpr)]
+    series["chance"] = [_rounded(v) for v in grid]
     return Chart(
         "roc_curve",
         "ROC curve",
@@ -86,8 +89,8 @@ def precision_recall_chart(y_true: np.ndarray, scores: dict[str, np.ndarray]) ->
         # recall falls along the arrays: the best precision at recall >= r is a running max.
         best = np.maximum.accumulate(precision)
         at = np.searchsorted(-recall, -grid, side="right") - 1
-        series[name] = [round(float(best[max(i, 0)]), 4) for i in at]
-    series["positives' share"] = [round(float(np.mean(y_true)), 4)] * len(grid)
+        series[name] = [_rounded(best[max(i, 0)]) for i in at]
+    series["positives' share"] = [_rounded(np.mean(y_true))] * len(grid)
     return Chart(
         "precision_recall_curve",
         "Precision-recall curve",
@@ -99,48 +102,76 @@ def precision_recall_chart(y_true: np.ndarray, scores: dict[str, np.ndarray]) ->
     )
 
 
-def _bins(y_true: np.ndarray) -> list[np.ndarray]:
-    """Row indices of up to BINS groups of equal size by the true value."""
-    order = np.argsort(y_true, kind="stable")
-    return [part for part in np.array_split(order, min(BINS, len(order))) if len(part)]
+def _rounded(value: float) -> float:
+    """Four decimals, and 0.0 for what rounds to zero (no "-0.0" on an axis or a bar)."""
+    return round(float(value), 4) + 0.0
+
+
+def _bins(y_true: np.ndarray) -> tuple[list[np.ndarray], list[str]]:
+    """Row indices of up to BINS bins of equal width by the true value, and their labels.
+
+    The bins span the 2nd to the 98th percentile, so a few extreme values do not squeeze
+    every other row into one bin; the first and last bins also hold the rows beyond (their
+    labels say "up to" and "from"). Fewer bins where one would hold less than
+    MIN_BIN_SHARE of the rows (a sparse tail, a gap, a few distinct values); one bin for a
+    constant target."""
+    low, high = (float(v) for v in np.percentile(y_true, [2, 98]))
+    most = min(BINS, len(np.unique(y_true))) if high > low else 1
+    least = max(1, MIN_BIN_SHARE * len(y_true))
+    for count in range(most, 1, -1):
+        edges = np.linspace(low, high, count + 1)
+        # Inner edges only: below the first, or from the last, is the first or last bin.
+        which = np.searchsorted(edges[1:-1], y_true, side="right")
+        parts = [np.flatnonzero(which == b) for b in range(count)]
+        if all(len(part) >= least for part in parts):
+            centres = (edges[:-1] + edges[1:]) / 2
+            labels = [
+                f"up to {_label(edges[1])}",
+                *(_label(c) for c in centres[1:-1]),
+                f"from {_label(edges[-2])}",
+            ]
+            return parts, labels
+    return [np.arange(len(y_true))], ["every row"]
 
 
 def _by_true_value(
     name: str,
     title: str,
     y_label: str,
-    y_true: np.ndarray,
-    bins: list[np.ndarray],
+    labels: list[str],
     series: dict[str, list[float]],
 ) -> Chart:
-    labels = [_label(float(y_true[b].mean())) for b in bins]
     return Chart(
-        name, title, "true value (mean of each tenth of the rows)", y_label, labels, series
+        name,
+        title,
+        "true value (bins of equal width; the outer ones open-ended)",
+        y_label,
+        labels,
+        series,
     )
 
 
 def predicted_vs_actual_chart(y_true: np.ndarray, predictions: dict[str, np.ndarray]) -> Chart:
-    """Mean prediction per tenth of the rows by true value; a perfect model follows the
-    mean true value."""
-    bins = _bins(y_true)
-    series = {name: [round(float(p[b].mean()), 4) for b in bins] for name, p in predictions.items()}
-    series["perfect"] = [round(float(y_true[b].mean()), 4) for b in bins]
+    """Mean prediction per bin of the true value; a perfect model follows the mean true
+    value, a straight line across the bins of equal width."""
+    bins, labels = _bins(y_true)
+    series = {name: [_rounded(p[b].mean()) for b in bins] for name, p in predictions.items()}
+    series["perfect"] = [_rounded(y_true[b].mean()) for b in bins]
     return _by_true_value(
-        "predicted_vs_actual", "Predicted against actual", "mean prediction", y_true, bins, series
+        "predicted_vs_actual", "Predicted against actual", "mean prediction", labels, series
     )
 
 
 def residuals_chart(y_true: np.ndarray, predictions: dict[str, np.ndarray]) -> Chart:
-    """Mean residual (prediction − true value) per tenth of the rows by true value: a bias
-    that depends on the value shows as a slope."""
-    bins = _bins(y_true)
+    """Mean residual (prediction − true value) per bin of the true value: a bias that
+    depends on the value shows as a slope."""
+    bins, labels = _bins(y_true)
     series = {
-        name: [round(float((p[b] - y_true[b]).mean()), 4) for b in bins]
-        for name, p in predictions.items()
+        name: [_rounded((p[b] - y_true[b]).mean()) for b in bins] for name, p in predictions.items()
     }
     series["zero"] = [0.0] * len(bins)
     return _by_true_value(
-        "residuals", "Residuals", "mean residual (prediction − true)", y_true, bins, series
+        "residuals", "Residuals", "mean residual (prediction − true)", labels, series
     )
 
 
@@ -159,7 +190,7 @@ def history_chart(metric: str, history: list[tuple[str, float]]) -> Chart:
         "version",
         metric,
         [label for label, _ in history],
-        {metric: [round(value, 4) for value in values]},
+        {metric: [_rounded(value) for value in values]},
         (round(low, 4), round(high, 4)),
         has_reference=False,
         note=" Each version was scored on its own run's held-out rows: a trend, not a paired "
@@ -169,25 +200,28 @@ def history_chart(metric: str, history: list[tuple[str, float]]) -> Chart:
 
 def importance_chart(metric: str, importances: dict[str, float], top: int = 15) -> Chart:
     """The columns the candidate relies on most: how much `metric` worsens when each is
-    shuffled."""
+    shuffled. A column whose shuffling did not worsen it (noise) gets no bar: Mermaid draws
+    bars up from the bottom of the axis, so a negative one would look like a small gain."""
     ranked = sorted(importances.items(), key=lambda item: -item[1])[:top]
-    values = [value for _, value in ranked]
-    shown = (
-        f"All {len(ranked)} columns."
-        if len(ranked) == len(importances)
-        else f"The {len(ranked)} most important of {len(importances)} columns."
-    )
+    values = [max(_rounded(value), 0.0) for _, value in ranked]
+    if len(ranked) < len(importances):
+        shown = f"The {len(ranked)} most important of {len(importances)} columns"
+    else:
+        shown = f"All {len(ranked)} columns" if len(ranked) > 1 else "The only column"
+    unused = sum(value == 0 for value in values)
+    if unused:
+        shown += f"; {unused} with no bar did not worsen {metric} when shuffled"
     return Chart(
         "feature_importance",
         "Permutation importance",
         "input column",
         f"drop in {metric} when shuffled",
         [name for name, _ in ranked],
-        {"candidate": [round(value, 4) for value in values]},
-        (round(min(0.0, *values), 4), round(max(0.0, *values) * 1.05 or 1.0, 4)),  # bars from 0
+        {"candidate": values},
+        (0.0, round(max(values) * 1.05, 4) or 1.0),
         has_reference=False,
         bars=True,
-        note=f" {shown}",
+        note=f" {shown}.",
     )
 
 

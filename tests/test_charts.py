@@ -10,6 +10,8 @@ import pytest
 
 from mlops.charts import (
     CURVE_POINTS,
+    MIN_BIN_SHARE,
+    _bins,
     chart_from_dict,
     chart_to_dict,
     history_chart,
@@ -70,6 +72,44 @@ def test_regression_charts_show_bias_by_value():
     assert residuals.series["zero"] == [0.0] * 10
 
 
+def awkward_targets() -> dict[str, np.ndarray]:
+    """Regression targets no one designed the charts for."""
+    rng = np.random.default_rng(5)
+    return {
+        "skewed": rng.lognormal(12, 0.6, 346),
+        "gap": np.concatenate([rng.normal(10, 1, 200), rng.normal(1000, 1, 150)]),
+        "few values": rng.integers(1, 6, 300).astype(float),
+        "outliers": np.concatenate([rng.normal(0, 1, 500), [1e6, -1e6]]),
+        "constant": np.full(40, 7.0),
+        "three rows": np.array([1.0, 2.0, 30.0]),
+        "negative": -rng.exponential(100, 250),
+    }
+
+
+@pytest.mark.parametrize("name", list(awkward_targets()))
+def test_regression_bins_hold_every_row_once_in_order_and_none_nearly_empty(name):
+    y = awkward_targets()[name]
+    bins, labels = _bins(y)
+    assert 1 <= len(bins) == len(labels) <= 10, labels
+    assert sorted(np.concatenate(bins).tolist()) == list(range(len(y)))
+    for lower, upper in zip(bins, bins[1:], strict=False):
+        assert y[lower].max() <= y[upper].min(), name
+    if len(bins) > 1:
+        assert min(len(b) for b in bins) >= max(1, MIN_BIN_SHARE * len(y)), name
+        assert labels[0].startswith("up to ") and labels[-1].startswith("from "), labels
+    chart = predicted_vs_actual_chart(y, {"candidate": y + 1.0})
+    assert chart.series["candidate"] == [round(v + 1.0, 4) for v in chart.series["perfect"]]
+
+
+def test_the_perfect_line_is_straight_where_the_true_value_is_spread_evenly():
+    """Bins of equal width: a perfect model's points are evenly spaced between the outer
+    (open-ended) bins, as a straight line is (deciles by count would bend it)."""
+    y = np.random.default_rng(6).uniform(50_000, 500_000, 2_000)
+    perfect = np.array(predicted_vs_actual_chart(y, {"candidate": y}).series["perfect"])
+    steps = np.diff(perfect[1:-1])
+    assert len(perfect) == 10 and np.ptp(steps) < 0.1 * steps.mean(), steps
+
+
 def test_history_range_holds_the_values_within_the_metrics_bounds():
     chart = history_chart("roc_auc", [("v1", 0.9990), ("v2", 0.9995), ("candidate", 0.9995)])
     low, high = chart.y_range
@@ -120,6 +160,12 @@ def test_importance_chart_ranks_columns_and_starts_bars_at_zero():
     chart = importance_chart("rmse", {"a": 0.1, "b|x": 3.0, 'c"d': -0.2}, top=2)
     assert chart.x == ["b|x", "a"] and chart.series == {"candidate": [3.0, 0.1]}
     assert chart.y_range[0] == 0.0 and chart.bars and "The 2 most important of 3" in chart.note
+    # Mermaid draws bars up from the axis: a column that shuffling did not hurt gets none,
+    # rather than a bar that looks like a small gain.
+    noise = importance_chart("r2", {"a": 0.2, "b": -0.0001, "c": -0.01})
+    assert noise.series == {"candidate": [0.2, 0.0, 0.0]} and noise.y_range == (0.0, 0.21)
+    assert noise.note == " All 3 columns; 2 with no bar did not worsen r2 when shuffled."
+    assert "-0.0" not in mermaid(noise)
     text = mermaid(importance_chart("rmse", {'c"d': 1.0, "e\nf": 0.5}))
     assert '["c\'d", "e\'f"]' in text and "    bar [1.0, 0.5]" in text
     assert "\\|" in table(chart)  # names from the data are escaped in the table
