@@ -264,3 +264,28 @@ def schema_sample(
             if len(missing_rows):
                 picked.append(missing_rows[0])
     return frame.loc[list(dict.fromkeys(picked))]
+
+
+def line_numbers(path: Path, rows: set[int]) -> dict[int, int]:
+    """The line of the file on which each of `rows` (data rows counted from 0, as pandas
+    reads the file) starts. The header is line 1; a quoted value may span lines, and a blank
+    line holds no row (pandas skips it). Reads only as far as the last row asked for."""
+    found: dict[int, int] = {}
+    if not rows:
+        return found
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        try:
+            next(reader, None)  # the header
+            row, start = 0, reader.line_num + 1
+            for record in reader:
+                if len(record) > 1 or (record and record[0].strip()):
+                    if row in rows:
+                        found[row] = start
+                        if len(found) == len(rows):
+                            break
+                    row += 1
+                start = reader.line_num + 1
+        except csv.Error:  # a field longer than the csv module takes: lines found so far
+            pass
+    return found

@@ -1,7 +1,9 @@
-"""Markdown for job summaries and pull-request comments: text from the data made safe, and
-reports cut to fit GitHub's limits. Standard library only (the comment job installs nothing)."""
+"""Markdown for job summaries and pull-request comments: text from the data made safe,
+tables, and reports cut to fit GitHub's limits. Standard library only (the comment job
+installs nothing)."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 # A table cell holds at most this many characters of data.
 MAX_CELL = 200
@@ -41,3 +43,40 @@ def cut_to_fit(markdown: str, limit: int, note: str, size: Callable[[str], int] 
     if sum(line.startswith("```") for line in kept) % 2:
         kept.append("```")
     return "\n".join(kept) + note
+
+
+@dataclass(frozen=True)
+class Table:
+    """Rows of cells under a header, drawn as a markdown table or as aligned text. A column
+    with no cell in any row (None everywhere) is left out; elsewhere a missing cell reads
+    `missing`."""
+
+    header: list[str]
+    rows: list[list[str | None]]
+    missing: str = "none"
+
+    def _shown(self) -> list[list[str]]:
+        kept = [i for i in range(len(self.header)) if any(row[i] is not None for row in self.rows)]
+        lines = [self.header, *self.rows]
+        return [[self.missing if line[i] is None else line[i] for i in kept] for line in lines]
+
+    def markdown(self) -> str:
+        """Every cell escaped as text from the data (`cell`)."""
+        header, *rows = self._shown()
+
+        def line(cells: list[str]) -> str:
+            return "| " + " | ".join(cells) + " |"
+
+        return "\n".join(
+            [line([cell(c) for c in header]), line(["---"] * len(header))]
+            + [line([cell(c) for c in row]) for row in rows]
+        )
+
+    def text(self) -> str:
+        """Columns aligned with spaces, for a terminal."""
+        lines = [[" ".join(c.split()) for c in line] for line in self._shown()]
+        widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+        return "\n".join(
+            "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
+            for line in lines
+        )

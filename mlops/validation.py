@@ -3,14 +3,17 @@
 import logging
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mlops.config import Config
+from mlops.data import line_numbers
 from mlops.errors import PipelineError
-from mlops.markdown import cell
+from mlops.markdown import Table, cell
 
 # The DataFrame is handed over at run time, so nothing in gx/ holds a path to the data.
 DATASOURCE = "pipeline"
@@ -23,17 +26,19 @@ MAX_TABLE_ROWS = 50
 
 @dataclass(frozen=True)
 class FailedExpectation:
-    """One failed rule. `rows` are data-row numbers from 0 (the file's line is row + 2);
+    """One failed rule. `rows` are data-row numbers from 0, as pandas numbers them, and
+    `lines` the file's lines they start on (the header is line 1), one per row when known;
     `error` is the library's own message when the rule could not be evaluated, and `finding`
     what the data shows instead (such as text in a numeric column)."""
 
     column: str
     rule: str
     observed: Any
-    examples: list[str] = field(default_factory=list)  # distinct values, as repr()
+    examples: list[str] = field(default_factory=list)  # distinct values, as the file has them
     error: str | None = None
     rows: list[int] = field(default_factory=list)
     finding: str | None = None
+    lines: list[int] = field(default_factory=list)
 
     def describe(self) -> str:
         text = f"{self.column}: {self.rule}"
@@ -45,8 +50,11 @@ class FailedExpectation:
             text += f"; {self.finding}"
         if self.examples:
             text += f"; e.g. {', '.join(self.examples)}"
-        if self.rows:
-            text += f"; rows {', '.join(map(str, self.rows))}"
+        rows = ", ".join(map(str, self.rows))
+        if self.lines:
+            text += f"; lines {', '.join(map(str, self.lines))} (rows {rows} from 0)"
+        elif self.rows:
+            text += f"; rows {rows} (from 0)"
         return text
 
 
@@ -107,9 +115,28 @@ def _is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+def _whole_numbers(values: pd.Series) -> bool:
+    """Whether a numeric column holds only whole numbers (pandas reads an integer column
+    with a gap as floats: 3.0 there is the file's 3)."""
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return False
+    present = values.dropna()
+    return bool((present == present.round()).all())
+
+
+def _shown(value: Any, whole_numbers: bool) -> str:
+    """A value as the file holds it: text quoted, a whole number without ".0" in a column of
+    whole numbers."""
+    if whole_numbers and isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def _failure(result: Any, frame: pd.DataFrame) -> FailedExpectation:
     config = result.expectation_config
     details = result.result or {}
+    column = _column_of(config.kwargs)
+    whole = column in frame.columns and _whole_numbers(frame[column])
     rule = config.type.removeprefix("expect_").replace("_", " ")
     if config.kwargs.get("mostly") is not None:
         rule += f" (for at least {config.kwargs['mostly']:.0%} of rows)"
@@ -119,11 +146,13 @@ def _failure(result: Any, frame: pd.DataFrame) -> FailedExpectation:
     if "value_set" in config.kwargs:
         bounds["allowed"] = config.kwargs["value_set"]
     if bounds:
-        rule += " " + ", ".join(f"{k.rstrip('_')}={v}" for k, v in bounds.items())
-    column = _column_of(config.kwargs)
+        rule += " " + ", ".join(
+            f"{k.rstrip('_')}={_shown(v, whole) if k.endswith('_value') else v}"
+            for k, v in bounds.items()
+        )
     # Missing values say nothing as examples: their rows do.
     unexpected = details.get("partial_unexpected_list") or []
-    examples = list(dict.fromkeys(repr(v) for v in unexpected if not _is_missing(v)))
+    examples = list(dict.fromkeys(_shown(v, whole) for v in unexpected if not _is_missing(v)))
     rows = [int(i) for i in details.get("partial_unexpected_index_list") or []]
     finding = None
     numeric_rule = any(k in config.kwargs for k in ("min_value", "max_value"))
@@ -179,8 +208,27 @@ def checkpoint_for(context: Any, suite: Any) -> Any:
     )
 
 
-def validate_frame(frame: pd.DataFrame, config: Config) -> ValidationReport:
-    """Validate the data against the configured suite.
+def _with_lines(
+    failed: list[FailedExpectation], frame: pd.DataFrame, source: Path
+) -> list[FailedExpectation]:
+    """Each failure's rows with the file lines they start on, read from `source` once. Rows
+    are positions only in a frame numbered 0, 1, 2, ... as read; otherwise no lines."""
+    if not frame.index.equals(pd.RangeIndex(len(frame))):
+        return failed
+    lines = line_numbers(source, {row for item in failed for row in item.rows})
+    return [
+        replace(item, lines=[lines[row] for row in item.rows])
+        if all(row in lines for row in item.rows)
+        else item
+        for item in failed
+    ]
+
+
+def validate_frame(
+    frame: pd.DataFrame, config: Config, source: Path | None = None
+) -> ValidationReport:
+    """Validate the data against the configured suite; `source`, the file the frame was read
+    from, gives the failures' file lines.
 
     First every rule's verdict alone (GX's BOOLEAN_ONLY: less than half the time of SUMMARY on
     a million rows), which is all that valid data needs. Only when a rule fails does the
@@ -219,6 +267,8 @@ def validate_frame(frame: pd.DataFrame, config: Config) -> ValidationReport:
     run = checkpoint.run(batch_parameters={"dataframe": frame})
     suite_result = next(iter(run.run_results.values()))
     failed = [_failure(r, frame) for r in suite_result.results if not r.success]
+    if source is not None:
+        failed = _with_lines(failed, frame, source)
     sites = context.get_docs_sites_urls()
     return ValidationReport(
         success=bool(suite_result.success),
@@ -233,7 +283,7 @@ def summary_markdown(
     report: ValidationReport, data_path: str, suite_path: str, run_url: str | None = None
 ) -> str:
     """The validation section of a run summary: the verdict and the columns first, then a
-    row per failed rule (problem, bad values, rows), then what to do next."""
+    row per failed rule (problem, bad values, file lines and rows), then what to do next."""
     if report.success:
         return (
             f"## Data validation\n✅ `{data_path}` passed all {report.evaluated} rules of "
@@ -245,11 +295,10 @@ def summary_markdown(
         f"❌ **`{data_path}` failed {len(report.failed)} of {report.evaluated} rules**, on "
         f"{len(columns)} column(s): {', '.join(cell(c, code=True) for c in columns[:10])}"
         + (f" and {len(columns) - 10} more." if len(columns) > 10 else "."),
-        "",
-        "| column | rule | problem | bad values | rows |",
-        "|---|---|---|---|---|",
     ]
-    for item in report.failed[:MAX_TABLE_ROWS]:
+    shown = report.failed[:MAX_TABLE_ROWS]
+    rows = []
+    for item in shown:
         problem = []
         if item.error:
             problem.append(f"could not be evaluated: {item.error}")
@@ -257,11 +306,18 @@ def summary_markdown(
             problem.append(f"observed {item.observed}")
         if item.finding:
             problem.append(item.finding)
-        lines.append(
-            f"| {cell(item.column)} | {cell(item.rule)} | {cell('; '.join(problem))} "
-            f"| {cell(', '.join(item.examples)) or '–'} "
-            f"| {cell(', '.join(map(str, item.rows))) or '–'} |"
+        rows.append(
+            [
+                item.column,
+                item.rule,
+                "; ".join(problem),
+                ", ".join(item.examples) or None,
+                ", ".join(map(str, item.lines)) or None,
+                ", ".join(map(str, item.rows)) or None,
+            ]
         )
+    header = ["column", "rule", "problem", "bad values", "file lines", "rows (from 0)"]
+    lines += ["", Table(header, rows).markdown()]
     if len(report.failed) > MAX_TABLE_ROWS:
         lines.append(f"\n_…and {len(report.failed) - MAX_TABLE_ROWS} more rules (full result)._")
     where = (
@@ -273,9 +329,15 @@ def summary_markdown(
             else "`outputs/validation.json`"
         )
     )
+    if any(item.lines for item in shown):
+        lines += [
+            "",
+            "File lines are the lines of the file as an editor numbers them (the header is "
+            "line 1); rows count the data rows from 0, as pandas does.",
+        ]
+    elif any(item.rows for item in shown):
+        lines += ["", "Rows count the data rows from 0, as pandas does."]
     lines += [
-        "",
-        "Rows count data rows from 0 (the file's line is row + 2).",
         "",
         f"**Next:** if the data is wrong, fix it at its source and run again; if the data is "
         f"right and a rule is too strict, change the rule in `{suite_path}` (or redraft it with "

@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 
 from mlops.charts import chart_to_dict, roc_chart
+from mlops.data import line_numbers
 from mlops.handoff import fit_summary
-from mlops.markdown import MAX_CELL, cell
+from mlops.markdown import MAX_CELL, Table, cell
 from mlops.report import evaluation_markdown
 from mlops.tracking import server_ui_url
 from mlops.validation import (
@@ -17,6 +18,8 @@ from mlops.validation import (
     ValidationReport,
     _error,
     _non_numbers,
+    _shown,
+    _whole_numbers,
     summary_markdown,
 )
 
@@ -141,8 +144,13 @@ def test_validation_summary_starts_with_the_count_and_the_columns_and_ends_with_
         success=False,
         evaluated=40,
         failed=[
-            failure(observed="3 unexpected value(s)", examples=["250", "-1"], rows=[4, 9, 12]),
-            failure("income", observed="5 unexpected value(s)", rows=[40, 41]),
+            failure(
+                observed="3 unexpected value(s)",
+                examples=["250", "-1"],
+                rows=[4, 9, 12],
+                lines=[6, 12, 14],
+            ),
+            failure("income", observed="5 unexpected value(s)", rows=[40, 41], lines=[42, 43]),
             failure("home|x", examples=["'<b>'"], error="Column values must be of the same type"),
         ],
         result={},
@@ -154,18 +162,70 @@ def test_validation_summary_starts_with_the_count_and_the_columns_and_ends_with_
         "❌ **`data/x.csv` failed 3 of 40 rules**, on 3 column(s): `age`, `income`, `home\\|x`."
     )
     rows = [table_cells(line) for line in lines if line.startswith("| ") and "---" not in line]
+    assert rows[0][3:] == ["bad values", "file lines", "rows (from 0)"]
     assert rows[1] == [
         "age",
         "column values to be between",
         "observed 3 unexpected value(s)",
         "250, -1",
+        "6, 12, 14",
         "4, 9, 12",
     ]
-    assert rows[2][3:] == ["–", "40, 41"]
+    assert rows[2][3:] == ["none", "42, 43", "40, 41"]
     assert rows[3][0] == "home\\|x" and rows[3][2].startswith("could not be evaluated: Column")
-    assert rows[3][3] == "'&lt;b&gt;'"
+    assert rows[3][3:] == ["'&lt;b&gt;'", "none", "none"]
+    assert (
+        "File lines are the lines of the file as an editor numbers them (the header is line 1); "
+        "rows count the data rows from 0, as pandas does."
+    ) in lines
     assert lines[-1].startswith("**Next:** if the data is wrong, fix it at its source")
     assert "the `validation` artifact of [this run](https://run#artifacts)" in lines[-1]
+    assert report.failed[0].describe().endswith("lines 6, 12, 14 (rows 4, 9, 12 from 0)")
+    # Without the file's lines (a frame not read from a file), rows alone, still said so.
+    unread = ValidationReport(False, 40, [failure(rows=[4])], {}, None)
+    text = summary_markdown(unread, "data/x.csv", "gx/expectations/x.json")
+    assert "file lines" not in text and "Rows count the data rows from 0" in text
+
+
+def test_file_lines_follow_blank_lines_and_values_that_span_lines(tmp_path):
+    """Generated awkward files: blank and whitespace-only lines (pandas skips them), quoted
+    values over several lines, Windows line ends. Each row's line is where the row starts."""
+    rng = np.random.default_rng(7)
+    for case in range(20):
+        newline = "\r\n" if case % 2 else "\n"
+        physical = ["id,note"]
+        for row in range(30):
+            if rng.random() < 0.3:
+                physical += [str(rng.choice(["", "   ", "\t"])) for _ in range(rng.integers(1, 3))]
+            breaks = int(rng.integers(1, 4)) if rng.random() < 0.3 else 0
+            more = [f"b{i}" for i in range(breaks - 1)]
+            physical += [f'{row},"a', *more, 'c"'] if breaks else [f"{row},a"]
+        path = tmp_path / f"case{case}.csv"
+        path.write_bytes((newline.join(physical) + newline).encode())
+        assert pd.read_csv(path)["id"].tolist() == list(range(30)), case
+        found = line_numbers(path, set(range(30)))
+        assert set(found) == set(range(30))
+        for row, line in found.items():
+            assert physical[line - 1].startswith(f"{row},"), (case, row, line)
+        assert line_numbers(path, {3}) == {3: found[3]} and line_numbers(path, set()) == {}
+
+
+def test_bad_values_are_shown_as_the_file_holds_them():
+    # pandas reads a column of whole numbers with a gap as floats: -999.0 there is "-999".
+    with_gap = pd.Series([31.0, None, -999.0])
+    assert _whole_numbers(with_gap) and not _whole_numbers(pd.Series([1.5, 2.0]))
+    assert not _whole_numbers(pd.Series(["a", "b"])) and _whole_numbers(pd.Series([1, 2]))
+    assert _shown(-999.0, whole_numbers=True) == "-999"
+    assert _shown(-999.0, whole_numbers=False) == "-999.0"
+    assert _shown(np.float64(2.5), whole_numbers=True) == "2.5"
+    assert _shown(np.int64(3), whole_numbers=False) == "3"
+    assert _shown("fl", whole_numbers=True) == "'fl'"
+
+
+def test_a_table_leaves_out_columns_empty_in_every_row_and_aligns_its_text():
+    table = Table(["a", "b", "c"], [["1", None, "x|y"], ["22", None, None]])
+    assert table.markdown() == "| a | c |\n| --- | --- |\n| 1 | x\\|y |\n| 22 | none |"
+    assert table.text() == "a   c\n1   x|y\n22  none"
 
 
 def test_validation_summary_lists_a_bounded_number_of_rules():
@@ -175,8 +235,8 @@ def test_validation_summary_lists_a_bounded_number_of_rules():
     assert len(re.findall(r"\n\| c\d+ \|", text)) == MAX_TABLE_ROWS
     assert "on 57 column(s): `c0`, `c1`" in text and "`c9` and 47 more." in text
     assert "…and 7 more rules" in text and "Data Docs (file:///docs/index.html)" in text
-    passed = summary_markdown(ValidationReport(True, 12, [], {}, None), "d.csv", "s.json")
-    assert passed == "## Data validation\n✅ `d.csv` passed all 12 rules of `s.json`."
+    valid = summary_markdown(ValidationReport(True, 12, [], {}, None), "d.csv", "s.json")
+    assert valid == "## Data validation\n✅ `d.csv` passed all 12 rules of `s.json`."
 
 
 def test_library_errors_are_found_in_both_shapes_of_exception_info():

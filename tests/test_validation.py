@@ -26,7 +26,13 @@ def test_valid_data_passes_every_expectation(project):
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
-        (lambda ls: set_field(ls, 1, "age", "250"), "age: column values to be between"),
+        (
+            # Whole numbers stay whole (pandas reads the column as floats: it has gaps), and
+            # the row is given as the file's line.
+            lambda ls: set_field(ls, 1, "age", "250"),
+            "age: column values to be between min_value=10, max_value=106; observed 1 "
+            "unexpected value(s) (0.07% of rows); e.g. 250; lines 2 (rows 0 from 0)",
+        ),
         (lambda ls: set_field(ls, 1, "stateabb", "ZZ"), "e.g. 'ZZ'"),
         (lambda ls: set_field(ls, 1, "vote", "7"), "vote: column values to be in set"),
         (
@@ -39,7 +45,7 @@ def test_valid_data_passes_every_expectation(project):
             lambda ls: set_field(ls, 3, "south", "abc"),
             "south: column values to be between min_value=0.0, max_value=1.0: could not be "
             "evaluated (Column values, min_value, and max_value must either be None or of the "
-            "same type.); 1 value(s) are not numbers; e.g. 'abc' ×1; rows 2",
+            "same type.); 1 value(s) are not numbers; e.g. 'abc' ×1; lines 4 (rows 2 from 0)",
         ),
         (
             # A missing value is shown by its row, not as nan.
@@ -67,7 +73,7 @@ def test_corrupted_data_fails_with_a_clear_message(project: Project, edit, expec
     assert docs.is_file() and f"data docs:   {docs.as_uri()}" in result.stdout
     assert "nan" not in result.stdout
     if "not be null" in expected:
-        assert "% of rows); rows 1" in result.stdout
+        assert "% of rows); lines 3 (rows 1 from 0)" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
 
 

@@ -41,7 +41,7 @@ def validate(
     data_path = data_path or config.data_path
     if frame is None:
         frame = load_dataset(data_path, config.data.max_file_mb)
-    report = validate_frame(frame, config)
+    report = validate_frame(frame, config, data_path)
 
     outputs = outputs_dir(config)
     write_json(outputs / VALIDATION_FILE, report.result)
