@@ -1,138 +1,362 @@
-"""Markdown for people: the gate's decision and why, then the table, from evaluation.json."""
+"""What readers see of an evaluation (evaluation.json): markdown for the job summary, the
+pull-request comment and outputs/evaluation.md, and plain text for a terminal.
 
+The markdown is a list of sections (`MARKDOWN_SECTIONS`), each a function of the evaluation:
+a warning when a pull request loosens the gate, the headline (the decision and only what
+decided it), how the gate decided (folded), where the run is, the metric table, every reason,
+the charts. A new section is one more function in the list; the terminal gets the headline,
+the table, the reasons, where the run is and the charts' PNG files (`evaluation_text`).
+"""
+
+import os
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from mlops.charts import chart_from_dict, mermaid, table
-from mlops.metrics import METRICS, figure
+from mlops.markdown import Table
+from mlops.metrics import METRICS, decimals, figure
+
+Evaluation = dict[str, Any]
+# Where the gate's verdicts say the difference lies, in the words of the headline.
+NOISE_WORDS = {
+    "better": "better beyond noise",
+    "no detectable difference": "within noise",
+    "worse": "worse beyond noise",
+    "worse beyond tolerance": "worse beyond noise and beyond the tolerance",
+}
 
 
-def _number(value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return "–"
-    return figure(value, 0 if abs(value) >= 1000 else 4, signed)
+def _check(evaluation: Evaluation, metric: str) -> dict[str, Any] | None:
+    return next((c for c in evaluation["checks"] if c["metric"] == metric), None)
 
 
-def _with_interval(value: float | None, interval: dict | None, signed: bool = False) -> str:
-    if interval is None:
-        return _number(value, signed)
-    low, high = _number(interval["low"], signed), _number(interval["high"], signed)
-    return f"{_number(value, signed)} ({low} to {high})"
+def _figures(check: dict[str, Any]) -> Callable[..., str]:
+    """Every number of one metric at the precision that metric needs (`decimals`)."""
+    scale = check["value"] if check["value"] is not None else check["champion"]
+    places = decimals(check["metric"], scale)
+    return lambda value, signed=False: figure(value, places, signed)
 
 
-def _threshold(metric: str, value: float | None) -> str:
-    if value is None:
-        return "–"
-    return f"{'≥' if METRICS[metric].greater_is_better else '≤'} {_number(value)}"
+def _decision(evaluation: Evaluation) -> str:
+    # A pull request never deploys; its merge may.
+    after_merge = evaluation.get("pull_request")
+    if evaluation["deploy"]:
+        return "Gate passed: would deploy after merge." if after_merge else "Gate passed: deploy."
+    return (
+        "Gate failed: would not deploy after merge." if after_merge else "Gate failed: no deploy."
+    )
 
 
-def _result(check: dict[str, Any]) -> str:
-    judged = check["threshold"] is not None or check["tolerance"] is not None
-    if not judged:
-        return "·"
-    if check["passed"]:
-        return "✅ pass"
-    return "❌ " + " + ".join(check["failed"])
+def _threshold_words(check: dict[str, Any]) -> str | None:
+    if check["threshold"] is None:
+        return None
+    word = "at least" if METRICS[check["metric"]].greater_is_better else "at most"
+    return f"{word} {_figures(check)(check['threshold'])}"
 
 
-def _gate_changes(changes: dict[str, Any] | None) -> list[str]:
+def _against_champion(check: dict[str, Any], champion: dict[str, Any]) -> str:
+    """The main metric against the champion: its change and whether it is beyond noise."""
+    shown = _figures(check)
+    label = f"champion v{champion['version']}"
+    if check["delta"] is None:
+        return f"{check['metric']} {shown(check['value'])}; {label}'s could not be computed."
+    change = (
+        f"{check['metric']} {shown(check['value'])}, {shown(check['delta'], True)} against {label}"
+    )
+    if check["verdict"] is None:
+        return f"{change} (no interval computed)."
+    words = NOISE_WORDS[check["verdict"]]
+    if check["verdict"] == "worse" and check["tolerance"] is not None:
+        words += f", within the tolerance of {shown(check['tolerance'])}"
+    return f"{change}: {words}."
+
+
+def headline_reason(evaluation: Evaluation) -> str:
+    """What decided, in one sentence: the first failed check (and how many more), or for a
+    pass the main metric with its change against the champion and whether it is noise."""
+    reasons = evaluation["reasons"]
+    if not evaluation["deploy"]:
+        more = f" (and {len(reasons) - 1} more below)" if len(reasons) > 1 else ""
+        return f"{reasons[0]}{more}."
+    check = _check(evaluation, evaluation["main_metric"])
+    if check is None or check["value"] is None:
+        return f"{reasons[0]}."
+    champion = evaluation.get("champion")
+    if champion:
+        return _against_champion(check, champion)
+    shown = f"{check['metric']} {_figures(check)(check['value'])}"
+    threshold = _threshold_words(check)
+    if threshold:
+        shown += f" meets its threshold ({threshold})"
+    return f"{shown}; there is no champion yet to compare with."
+
+
+def _gate_changes(evaluation: Evaluation, heading: str) -> list[str]:
+    return gate_change_lines(evaluation, markdown=True)
+
+
+def gate_change_lines(evaluation: Evaluation, markdown: bool) -> list[str]:
+    """How a pull request loosens the gate, or why its base could not be compared."""
+    changes = evaluation.get("gate_changes")
     if not changes:
         return []
+    warning = "⚠️ " if markdown else "warning: "
     if changes.get("error"):
-        return [f"⚠️ The gate could not be compared with the base branch's: {changes['error']}", ""]
+        return [
+            f"{warning}The gate could not be compared with the base branch's: {changes['error']}"
+        ]
     if not changes["loosened"]:
         return []
-    lines = ["⚠️ **This pull request loosens the gate** (compared with the base branch):"]
-    lines += [f"- {change}" for change in changes["loosened"]]
-    return [*lines, ""]
-
-
-def _key_figure(checks: list[dict[str, Any]], champion: dict | None) -> str:
-    """The figure behind the decision, for the headline: the first failed check's metric,
-    else the first thresholded one; its value and, with a champion, the difference."""
-    if not checks:
-        return ""
-    check = next(
-        (c for c in checks if not c["passed"]),
-        next((c for c in checks if c["threshold"] is not None), checks[0]),
+    loosens = (
+        "**This pull request loosens the gate**"
+        if markdown
+        else "This pull request loosens the gate"
     )
-    text = f"{check['metric']} {_number(check['value'])}"
-    if champion and check["delta"] is not None:
-        text += f", {_number(check['delta'], signed=True)} vs champion v{champion['version']}"
-        if check["verdict"]:
-            text += f" ({check['verdict']})"
-    return text + " — "
+    lines = [f"{warning}{loosens} (compared with the base branch):"]
+    return lines + [f"- {change}" for change in changes["loosened"]]
 
 
-def _links(links: dict[str, str], champion: dict | None) -> list[str]:
-    parts = []
+def _headline(evaluation: Evaluation, heading: str) -> list[str]:
+    mark = "✅" if evaluation["deploy"] else "❌"
+    return [f"{mark} **{_decision(evaluation)}** {headline_reason(evaluation)}"]
+
+
+def _method_lines(evaluation: Evaluation) -> list[str]:
+    """How the gate decided, in plain words: the rows, the thresholds, the rule, the intervals
+    and what the verdicts mean."""
+    gate, champion = evaluation["gate"], evaluation.get("champion")
+    confidence = f"{gate['confidence']:.0%}"
+    rows = f"{evaluation['holdout_rows']:,} held-out rows"
+    lines = [
+        f"Scored on the same {rows} as champion v{champion['version']}."
+        if champion
+        else f"Scored on {rows}; there is no champion yet, so only the thresholds apply.",
+        "Thresholds are judged on each metric's value."
+        if gate["threshold_on"] == "value"
+        else f"Thresholds are judged on the worse end of each metric's {confidence} interval "
+        "(`gate.threshold_on: lower_bound`).",
+    ]
+    if champion:
+        lines.append(
+            f"Against the champion (`gate.rule: {gate['rule']}`): "
+            + {
+                "non_inferiority": "a metric with a tolerance fails only when its whole "
+                "interval of the difference is worse than the tolerance.",
+                "point": "a metric with a tolerance fails when the difference is worse than "
+                "the tolerance.",
+                "superiority": "a metric with a tolerance passes only when its whole interval "
+                "of the difference is better than zero.",
+            }[gate["rule"]]
+        )
+    if gate["bootstrap_resamples"]:
+        lines.append(
+            f"Intervals: {confidence} paired bootstrap, {gate['bootstrap_resamples']:,} "
+            f"resamples of the held-out rows (seed {gate['seed']})."
+        )
+        if champion:
+            lines.append(
+                "Verdicts: better or worse when the whole interval of the difference lies on "
+                "one side of zero, worse beyond tolerance when all of it is worse than the "
+                "tolerance, else no detectable difference."
+            )
+    else:
+        lines.append("No intervals: `gate.bootstrap_resamples` is 0.")
+    if evaluation["deploy"] and champion:
+        lines.append(f"Passed: {evaluation['reasons'][0].rstrip('.')}.")
+    return lines
+
+
+def _method(evaluation: Evaluation, heading: str) -> list[str]:
+    meaning = ""
+    if evaluation["gate"]["bootstrap_resamples"]:
+        meaning = (
+            f"A {evaluation['gate']['confidence']:.0%} interval is the range a figure would "
+            "likely take on other rows like these"
+        )
+        if evaluation.get("champion"):
+            meaning += (
+                "; when the interval of a difference straddles zero, the two models cannot be "
+                "told apart on these rows"
+            )
+        meaning += "."
+    return [
+        "<details><summary>How the gate decided</summary>",
+        "",
+        *[f"- {line}" for line in _method_lines(evaluation)],
+        *(["", meaning] if meaning else []),
+        "",
+        "</details>",
+    ]
+
+
+def run_location(run_id: str, links: dict[str, str], store: str | None, markdown: bool) -> str:
+    """Where the MLflow run is: on the tracking server (linked), in this workflow run's
+    artifacts (linked), or in the local store; never a bare id."""
+    workflow = links.get("workflow_run")
+
+    def code(text: str) -> str:
+        return f"`{text}`" if markdown else text
+
+    def link(text: str, url: str) -> str:
+        return f"[{text}]({url})" if markdown else f"{text} ({url})"
+
+    run = f"MLflow run {code(run_id)}"
     if "run" in links:
-        parts.append(f"[the run on the tracking server]({links['run']})")
+        return f"{run}: {link('on the tracking server', links['run'])}"
+    if store == "embedded" and workflow:
+        artifacts = link("this workflow run", f"{workflow}#artifacts")
+        return f"{run} is in the {code('mlflow-store')} artifact of {artifacts}"
+    if store == "embedded":
+        return (
+            f"{run} is in the local store ({code('mlflow.db')}; browse it with {code('make ui')})"
+        )
+    where = f"{run} is in the tracking store {code(store or 'configured')}"
+    return f"{where}, used by {link('this workflow run', workflow)}" if workflow else where
+
+
+def _where(evaluation: Evaluation, heading: str) -> list[str]:
+    links = evaluation.get("links") or {}
+    parts = [run_location(evaluation["run_id"], links, evaluation.get("tracking_store"), True)]
+    champion = evaluation.get("champion")
     if "champion" in links and champion:
         parts.append(f"[champion v{champion['version']}]({links['champion']})")
     if "artifacts" in links:
         parts.append(
             f"charts as PNG and the full evaluation: [`evaluation` artifact]({links['artifacts']})"
         )
-    return ["", " · ".join(parts)] if parts else []
+    return [" · ".join(parts) + "."]
 
 
-def evaluation_markdown(evaluation: dict[str, Any], heading: str = "##") -> str:
-    """Any loosening of the gate first, then the decision in one sentence, the metric table
-    (candidate and difference with their intervals, threshold, tolerance, verdict, result),
-    then every reason."""
-    champion = evaluation.get("champion")
-    champion_label = f"champion (v{champion['version']})" if champion else "champion"
-    gate = evaluation["gate"]
-    confidence = f"{gate['confidence']:.0%}"
-    summary = evaluation["summary"].split(": ", 1)[-1]
-    if evaluation.get("pull_request"):  # a pull request never deploys; its merge may
-        verdict = (
-            "✅ **Gate passed: would deploy after merge.**"
-            if evaluation["deploy"]
-            else "❌ **Gate failed: would not deploy after merge.**"
-        )
-    else:
-        verdict = (
-            "✅ **Gate passed: deploy.**"
-            if evaluation["deploy"]
-            else "❌ **Gate failed: no deploy.**"
-        )
-    resamples = gate["bootstrap_resamples"]
-    method = (
-        f"{resamples} paired bootstrap resamples, seed {gate['seed']}"
-        if resamples
-        else "no intervals"
-    )
-    lines = [
-        f"{heading} Evaluation: `{evaluation['registered_model']}`",
-        *_gate_changes(evaluation.get("gate_changes")),
-        f"{verdict} {_key_figure(evaluation['checks'], champion)}{summary}",
-        "",
-        f"Held-out rows: {evaluation['holdout_rows']} · rule `{gate['rule']}` at {confidence} "
-        f"({method}) · thresholds on the {gate['threshold_on'].replace('_', ' ')} · "
-        f"run `{evaluation['run_id']}`",
-        *_links(evaluation.get("links") or {}, champion),
-        "",
-        f"| metric | candidate ({confidence} CI) | {champion_label} "
-        f"| Δ candidate − champion ({confidence} CI) | threshold | tolerance "
-        "| verdict | result |",
-        "|---|---|---|---|---|---|---|---|",
+def _result(check: dict[str, Any], marks: bool) -> str:
+    if check["threshold"] is None and check["tolerance"] is None:
+        return "not judged"
+    if check["passed"]:
+        return "✅ pass" if marks else "pass"
+    words = {"threshold": "threshold", "champion": "champion check"}
+    failed = "fails " + " and ".join(words[name] for name in check["failed"])
+    return f"❌ {failed}" if marks else failed
+
+
+def _with_interval(
+    shown: Callable[..., str], value: float | None, interval: dict | None, signed: bool
+) -> str:
+    if value is None:
+        return "not computed"
+    if interval is None:
+        return shown(value, signed)
+    low, high = shown(interval["low"], signed), shown(interval["high"], signed)
+    return f"{shown(value, signed)} ({low} to {high})"
+
+
+def _metric_row(check: dict[str, Any], compared: bool, marks: bool) -> list[str | None]:
+    """A metric's cells; None where a column does not apply (no champion to compare with)."""
+    shown = _figures(check)
+    champion = shown(check["champion"]) if check["champion"] is not None else "not computed"
+    return [
+        check["metric"],
+        _with_interval(shown, check["value"], check["interval"], False),
+        champion if compared else None,
+        _with_interval(shown, check["delta"], check["delta_interval"], True) if compared else None,
+        check["verdict"] if compared else None,
+        _threshold_words(check),
+        shown(check["tolerance"]) if compared and check["tolerance"] is not None else None,
+        _result(check, marks),
     ]
-    for check in evaluation["checks"]:
-        lines.append(
-            f"| {check['metric']} | {_with_interval(check['value'], check['interval'])} "
-            f"| {_number(check['champion'])} "
-            f"| {_with_interval(check['delta'], check['delta_interval'], signed=True)} "
-            f"| {_threshold(check['metric'], check['threshold'])} | {_number(check['tolerance'])} "
-            f"| {check['verdict'] or '–'} | {_result(check)} |"
-        )
-    if not evaluation["deploy"]:
-        lines += ["", f"{heading}# Why not", ""]
-        lines += [f"- {reason}" for reason in evaluation["reasons"]]
+
+
+def metric_table(evaluation: Evaluation, marks: bool = True) -> Table:
+    """One row per metric: the candidate, the champion and the difference with their
+    intervals, the verdict, threshold, tolerance and result. Columns that apply to no metric
+    (the champion's on a first model) are left out by `Table`."""
+    gate, champion = evaluation["gate"], evaluation.get("champion")
+    ci = f" ({gate['confidence']:.0%} interval)" if gate["bootstrap_resamples"] else ""
+    header = [
+        "metric",
+        f"candidate{ci}",
+        f"champion v{champion['version']}" if champion else "champion",
+        f"candidate − champion{ci}",
+        "verdict",
+        "threshold",
+        "tolerance",
+        "result",
+    ]
+    rows = [_metric_row(check, champion is not None, marks) for check in evaluation["checks"]]
+    return Table(header, rows)
+
+
+def _table(evaluation: Evaluation, heading: str) -> list[str]:
+    return [metric_table(evaluation).markdown()]
+
+
+def _every_reason(evaluation: Evaluation) -> list[str]:
+    """Every reason the gate failed, when the headline could name only the first."""
+    reasons = evaluation["reasons"]
+    return [] if evaluation["deploy"] or len(reasons) < 2 else reasons
+
+
+def _why_not(evaluation: Evaluation, heading: str) -> list[str]:
+    reasons = _every_reason(evaluation)
+    return [f"{heading}# Why not", "", *[f"- {reason}" for reason in reasons]] if reasons else []
+
+
+def _charts(evaluation: Evaluation, heading: str) -> list[str]:
     charts = [chart_from_dict(data) for data in evaluation.get("charts", [])]
-    if charts:
-        draw = mermaid if evaluation.get("mermaid", True) else table
-        lines += ["", f"{heading}# Charts"]
-        for chart in charts:
-            lines += ["", draw(chart)]
+    if not charts:
+        return []
+    draw = mermaid if evaluation.get("mermaid", True) else table
+    return [f"{heading}# Charts", *[f"\n{draw(chart)}" for chart in charts]]
+
+
+MARKDOWN_SECTIONS: tuple[Callable[[Evaluation, str], list[str]], ...] = (
+    _gate_changes,
+    _headline,
+    _method,
+    _where,
+    _table,
+    _why_not,
+    _charts,
+)
+
+
+def evaluation_markdown(evaluation: Evaluation, heading: str = "##") -> str:
+    """The report for GitHub (job summary, pull-request comment) and outputs/evaluation.md:
+    each of `MARKDOWN_SECTIONS` in turn, a blank line apart."""
+    blocks = [f"{heading} Evaluation: `{evaluation['registered_model']}`"]
+    for section in MARKDOWN_SECTIONS:
+        lines = section(evaluation, heading)
+        if lines:
+            blocks.append("\n".join(lines))
+    # The heading and the first section stay together, as GitHub shows a title and its text.
+    return blocks[0] + "\n" + "\n\n".join(blocks[1:])
+
+
+def _shown_path(path: Path) -> str:
+    """A path relative to the working directory when it is below it."""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def evaluation_text(evaluation: Evaluation, figures: list[Path], report: Path) -> str:
+    """The report for a terminal: the decision, the table, the reasons, where the run is, and
+    the paths of the charts as PNG and of the markdown report."""
+    changes = gate_change_lines(evaluation, markdown=False)
+    lines = [
+        *changes,
+        *([""] if changes else []),
+        f"{_decision(evaluation)} {headline_reason(evaluation)}",
+        "",
+        metric_table(evaluation, marks=False).text(),
+    ]
+    reasons = _every_reason(evaluation)
+    if reasons:
+        lines += ["", "Why not:", *[f"  - {reason}" for reason in reasons]]
+    links = evaluation.get("links") or {}
+    lines += [
+        "",
+        run_location(evaluation["run_id"], links, evaluation.get("tracking_store"), False) + ".",
+    ]
+    if figures:
+        lines.append("charts (PNG): " + ", ".join(_shown_path(path) for path in figures))
+    lines.append(f"report for GitHub (markdown, Mermaid charts): {_shown_path(report)}")
     return "\n".join(lines)

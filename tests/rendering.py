@@ -13,8 +13,15 @@ from cmarkgfm.cmark import Options
 MERMAID_DIR = Path(__file__).resolve().parent / "mermaid"
 # `make test` installs the locked packages here (npm ci).
 MERMAID_MODULES = MERMAID_DIR / "node_modules" / "mermaid"
-# Raw HTML the reports write on purpose: the pull-request comment's marker.
-ALLOWED_RAW_HTML = ("<!-- model-evaluation -->",)
+# Raw HTML the reports write on purpose, and GitHub keeps: the pull-request comment's marker
+# and the folded block of the gate's method.
+ALLOWED_RAW_HTML = (
+    "<!-- model-evaluation -->",
+    "<details>",
+    "<summary>",
+    "</summary>",
+    "</details>",
+)
 
 
 def github_html(markdown: str) -> str:

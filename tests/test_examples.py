@@ -14,13 +14,12 @@ pytestmark = pytest.mark.slow
 
 # The headline under the comment's marker, per scenario: the decision and its reason.
 HEADLINES = {
-    "first-model": r"✅ \*\*Gate passed: would deploy after merge\.\*\* \w+ -?[\d.,]+ — every "
-    r"threshold holds, and there is no champion yet to compare with\.",
-    "gate-passed": r"✅ \*\*Gate passed: would deploy after merge\.\*\* \w+ -?[\d.,]+, [+-][\d.,]+ "
-    r"vs champion v1 \(no detectable difference\) — ",
-    "gate-failed": r"❌ \*\*Gate failed: would not deploy after merge\.\*\* \w+ -?[\d.,]+, "
-    r"[+-][\d.,]+ vs champion v1 \(no detectable difference\) — \w+ is -?[\d.,]+, (minimum|maximum)"
-    r" allowed is ",
+    "first-model": r"✅ \*\*Gate passed: would deploy after merge\.\*\* \w+ -?[\d.,]+ meets its "
+    r"threshold \(at (least|most) [\d.,]+\); there is no champion yet to compare with\.$",
+    "gate-passed": r"✅ \*\*Gate passed: would deploy after merge\.\*\* \w+ -?[\d.,]+, 0(\.0+)? "
+    r"against champion v1: within noise\.$",
+    "gate-failed": r"❌ \*\*Gate failed: would not deploy after merge\.\*\* \w+ is -?[\d.,]+, "
+    r"(minimum|maximum) allowed is [\d.,]+\.$",
     "validation-failed": r"❌ \*\*Stopped at `validate`: the data failed its expectation "
     r"suite\.\*\*",
 }

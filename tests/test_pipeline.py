@@ -30,6 +30,7 @@ EVALUATION_KEYS = {
     "registered_model",
     "holdout_rows",
     "task",
+    "main_metric",
     "positive_class",
     "metrics",
     "thresholds",
@@ -46,6 +47,7 @@ EVALUATION_KEYS = {
     "charts",
     "mermaid",
     "links",
+    "tracking_store",
     "predictions_file",
     "predictions_sha256",
 }
@@ -129,7 +131,7 @@ def test_retrained_model_is_compared_with_champion_and_promoted(deployed, tmp_pa
     project = copy_of(deployed, tmp_path)
     run_ok(project, "train_model.py")
     report = run_ok(project, "evaluate_model.py")
-    assert "champion (v1)" in report
+    assert "champion v1" in report
     evaluation = json.loads((project.outputs / "evaluation.json").read_text())
     assert evaluation["champion"]["version"] == "1"
     assert evaluation["champion"]["metrics"]["roc_auc"] == pytest.approx(
@@ -179,12 +181,18 @@ def test_evaluation_reports_paired_intervals_reproducibly(deployed, tmp_path):
         assert check["delta_interval"] == {"low": 0.0, "high": 0.0}, check
         assert check["verdict"] == "no detectable difference"
     assert first["summary"].startswith("Deploy: every threshold holds")
+    # The terminal gets the decision, the table and the charts' files, not the markdown.
     assert re.search(
-        r"\n✅ \*\*Gate passed: deploy\.\*\* roc_auc 0\.\d+, \+0\.0000 vs champion v1 "
-        r"\(no detectable difference\) — every threshold holds",
+        r"^Gate passed: deploy\. roc_auc 0\.\d+, 0\.0000 against champion v1: within noise\.$",
         report,
+        re.M,
     ), report
-    assert "| Δ candidate − champion (95% CI) |" in report
+    assert re.search(
+        r"\nmetric +candidate \(95% interval\) +champion v1 +candidate − champion", report
+    )
+    assert "```" not in report and "|" not in report
+    markdown = (project.outputs / "evaluation.md").read_text()
+    assert "| metric | candidate (95% interval) | champion v1 |" in markdown
 
     client = MlflowClient(project.tracking_uri)
     run = client.get_run(first["run_id"])
@@ -195,7 +203,9 @@ def test_evaluation_reports_paired_intervals_reproducibly(deployed, tmp_path):
     # The same charts in the summary (Mermaid), in MLflow and beside evaluation.json (PNG).
     names = [chart["name"] for chart in first["charts"]]
     assert names == ["roc_curve", "precision_recall_curve", "metric_history", "feature_importance"]
-    assert report.count("```mermaid") == 4 and "orange: champion v1" in report
+    assert markdown.count("```mermaid") == 4 and "orange: champion v1" in markdown
+    pngs = ", ".join(f"outputs/{name}.png" for name in [*names, "confusion_matrix"])
+    assert f"charts (PNG): {pngs}" in report
     history = first["charts"][2]
     assert history["x"] == ["v1", "candidate"]
     logged = {a.path for a in client.list_artifacts(first["run_id"], "evaluation")}
@@ -230,12 +240,18 @@ def test_pull_request_that_loosens_the_gate_is_flagged(deployed, tmp_path):
         "gate.confidence",
     ]
     lines = report.splitlines()
-    lines = lines[next(i for i, line in enumerate(lines) if line.startswith("## Evaluation")) :]
-    assert lines[1] == "⚠️ **This pull request loosens the gate** (compared with the base branch):"
-    assert lines[2].startswith("- gate.thresholds.roc_auc lowered from 0.")
+    warning = "warning: This pull request loosens the gate (compared with the base branch):"
+    assert lines[lines.index(warning) + 1].startswith("- gate.thresholds.roc_auc lowered from 0.")
+    markdown = (project.outputs / "evaluation.md").read_text().splitlines()
+    assert (
+        markdown[1] == "⚠️ **This pull request loosens the gate** (compared with the base branch):"
+    )
 
     unknown = run_ok(project, "evaluate_model.py", "--base-ref", "0" * 40)
-    assert "⚠️ The gate could not be compared with the base branch's: config.yaml at 0000" in unknown
+    assert (
+        "warning: The gate could not be compared with the base branch's: config.yaml at 0000"
+        in (unknown)
+    )
 
 
 def test_threshold_above_reach_rejects_and_registry_is_untouched(deployed, tmp_path):

@@ -10,7 +10,8 @@ from mlops.charts import chart_to_dict, roc_chart
 from mlops.data import line_numbers
 from mlops.handoff import fit_summary
 from mlops.markdown import MAX_CELL, Table, cell
-from mlops.report import evaluation_markdown
+from mlops.metrics import decimals, figure
+from mlops.report import evaluation_markdown, evaluation_text, run_location
 from mlops.tracking import server_ui_url
 from mlops.validation import (
     MAX_TABLE_ROWS,
@@ -39,11 +40,31 @@ def test_hostile_values_stay_inside_their_cell():
     assert cell("a|`b`", code=True) == "`a\\|'b'`"
 
 
+def check(metric: str, value: float, **fields) -> dict:
+    """One metric's row of evaluation.json: judged by neither threshold nor tolerance unless
+    given, with no champion unless given."""
+    return {
+        "metric": metric,
+        "value": value,
+        "interval": None,
+        "champion": None,
+        "delta": None,
+        "delta_interval": None,
+        "threshold": None,
+        "tolerance": None,
+        "verdict": None,
+        "passed": True,
+        "failed": [],
+        **fields,
+    }
+
+
 def evaluation(**changes) -> dict:
     base = {
         "registered_model": "model",
         "holdout_rows": 900,
         "run_id": "abc",
+        "main_metric": "log_loss",
         "champion": {"version": "3", "run_id": "r3"},
         "gate": {
             "rule": "non_inferiority",
@@ -57,75 +78,268 @@ def evaluation(**changes) -> dict:
         "pull_request": False,
         "summary": "No deploy: log_loss is 0.4000, worse than the champion's 0.3000 beyond the "
         "tolerance of 0.0200 (95% interval +0.0800 to +0.1200).",
-        "reasons": ["log_loss is 0.4000, worse than the champion's 0.3000 beyond the tolerance"],
-        "checks": [
-            {
-                "metric": "log_loss",
-                "value": 0.4,
-                "interval": {"low": 0.38, "high": 0.42},
-                "champion": 0.3,
-                "delta": 0.1,
-                "delta_interval": {"low": 0.08, "high": 0.12},
-                "threshold": 0.5,
-                "tolerance": 0.02,
-                "verdict": "worse beyond tolerance",
-                "passed": False,
-                "failed": ["champion"],
-            }
+        "reasons": [
+            "log_loss is 0.4000, worse than the champion's 0.3000 beyond the tolerance of 0.0200 "
+            "(95% interval +0.0800 to +0.1200)"
         ],
+        "checks": [
+            check(
+                "log_loss",
+                0.4,
+                interval={"low": 0.38, "high": 0.42},
+                champion=0.3,
+                delta=0.1,
+                delta_interval={"low": 0.08, "high": 0.12},
+                threshold=0.5,
+                tolerance=0.02,
+                verdict="worse beyond tolerance",
+                passed=False,
+                failed=["champion"],
+            ),
+            check(
+                "accuracy",
+                0.81,
+                interval={"low": 0.79, "high": 0.83},
+                champion=0.8,
+                delta=0.01,
+                delta_interval={"low": -0.004, "high": 0.024},
+                verdict="no detectable difference",
+            ),
+        ],
+        "links": {},
+        "tracking_store": "embedded",
     }
     return {**base, **changes}
 
 
-def test_evaluation_headline_then_table_then_reasons():
-    lines = evaluation_markdown(evaluation()).splitlines()
-    assert lines[0] == "## Evaluation: `model`"
-    assert lines[1].startswith(
-        "❌ **Gate failed: no deploy.** log_loss 0.4000, +0.1000 vs champion v3 (worse beyond "
-        "tolerance) — log_loss is 0.4000, worse than"
+def passed(**changes) -> dict:
+    """A pass against champion v3, decided by roc_auc."""
+    roc_auc = check(
+        "roc_auc",
+        0.8288,
+        interval={"low": 0.7829, "high": 0.8738},
+        champion=0.7389,
+        delta=0.0899,
+        delta_interval={"low": 0.0437, "high": 0.1317},
+        threshold=0.679,
+        tolerance=0.0266,
+        verdict="better",
     )
-    header = next(line for line in lines if line.startswith("| metric"))
-    assert table_cells(header) == [
+    return evaluation(
+        deploy=True,
+        main_metric="roc_auc",
+        summary="Deploy: every threshold holds, and no compared metric is worse.",
+        reasons=["every threshold holds, and no compared metric is worse."],
+        checks=[roc_auc],
+        **changes,
+    )
+
+
+def first_model(**changes) -> dict:
+    rmse = check("rmse", 68200.4, interval={"low": 55706.2, "high": 79235.1}, threshold=70500.0)
+    mae = check("mae", 45278.0, interval={"low": 40399.0, "high": 50303.0}, tolerance=3000.0)
+    return evaluation(
+        deploy=True,
+        champion=None,
+        main_metric="rmse",
+        summary="Deploy: every threshold holds, and there is no champion yet to compare with.",
+        reasons=["every threshold holds, and there is no champion yet to compare with."],
+        checks=[rmse, mae],
+        **changes,
+    )
+
+
+def rows_of(markdown: str) -> list[list[str]]:
+    """The cells of every row of the metric table, its header first."""
+    lines = [line for line in markdown.splitlines() if line.startswith("| ")]
+    return [table_cells(line) for line in lines if not line.startswith("| ---")]
+
+
+def test_a_failed_headline_names_only_what_decided_then_the_table():
+    text = evaluation_markdown(evaluation())
+    lines = text.splitlines()
+    assert lines[0] == "## Evaluation: `model`"
+    assert lines[1] == (
+        "❌ **Gate failed: no deploy.** log_loss is 0.4000, worse than the champion's 0.3000 "
+        "beyond the tolerance of 0.0200 (95% interval +0.0800 to +0.1200)."
+    )
+    header, log_loss, accuracy = rows_of(text)
+    assert header == [
         "metric",
-        "candidate (95% CI)",
-        "champion (v3)",
-        "Δ candidate − champion (95% CI)",
+        "candidate (95% interval)",
+        "champion v3",
+        "candidate − champion (95% interval)",
+        "verdict",
         "threshold",
         "tolerance",
-        "verdict",
         "result",
     ]
-    row = next(line for line in lines if line.startswith("| log_loss"))
-    assert table_cells(row) == [
-        "log_loss",
+    assert log_loss == [
+        "log\\_loss",
         "0.4000 (0.3800 to 0.4200)",
         "0.3000",
         "+0.1000 (+0.0800 to +0.1200)",
-        "≤ 0.5000",
-        "0.0200",
         "worse beyond tolerance",
-        "❌ champion",
+        "at most 0.5000",
+        "0.0200",
+        "❌ fails champion check",
     ]
-    assert lines[-2:] == [
-        "",
-        "- log_loss is 0.4000, worse than the champion's 0.3000 beyond the tolerance",
-    ]
+    # Neither judged by a threshold nor compared: said in words, no symbol to decode.
+    assert accuracy[5:] == ["none", "none", "not judged"]
+    assert accuracy[3] == "+0.0100 (-0.0040 to +0.0240)"
+    # One reason: the headline says it all, no "Why not" repeats it.
+    assert "Why not" not in text
+    several = evaluation(reasons=["a is low", "b is high", "c is worse"])
+    lines = evaluation_markdown(several).splitlines()
+    assert lines[1].endswith("** a is low (and 2 more below).")
+    assert "### Why not\n\n- a is low\n- b is high\n- c is worse" in "\n".join(lines)
+
+
+def test_a_passed_headline_is_the_main_metric_against_the_champion_and_noise():
+    headline = evaluation_markdown(passed()).splitlines()[1]
+    assert headline == (
+        "✅ **Gate passed: deploy.** roc_auc 0.8288, +0.0899 against champion v3: better beyond "
+        "noise."
+    )
+    noise = passed()
+    noise["checks"][0].update(
+        delta=-0.0004,
+        delta_interval={"low": -0.011, "high": 0.0003},
+        verdict="no detectable difference",
+    )
+    assert "roc_auc 0.8288, -0.0004 against champion v3: within noise." in evaluation_markdown(
+        noise
+    )
+    worse = passed()
+    worse["checks"][0].update(
+        delta=-0.02, delta_interval={"low": -0.025, "high": -0.01}, verdict="worse"
+    )
+    assert "-0.0200 against champion v3: worse beyond noise, within the tolerance of 0.0266." in (
+        evaluation_markdown(worse)
+    )
+    same = passed()
+    same["checks"][0].update(delta=0.0, delta_interval={"low": 0.0, "high": 0.0})
+    same["checks"][0]["verdict"] = "no detectable difference"
+    assert "roc_auc 0.8288, 0.0000 against champion v3: within noise." in evaluation_markdown(same)
+    # Nothing else in the headline: the rule, the method and the run are below it.
+    for word in ("non_inferiority", "95%", "1,000", "seed", "abc"):
+        assert word not in evaluation_markdown(passed()).splitlines()[1], word
+
+
+def test_a_first_model_has_no_champion_columns_and_its_threshold_in_the_headline():
+    text = evaluation_markdown(first_model(pull_request=True))
+    assert text.splitlines()[1] == (
+        "✅ **Gate passed: would deploy after merge.** rmse 68,200 meets its threshold (at most "
+        "70,500); there is no champion yet to compare with."
+    )
+    header, rmse, mae = rows_of(text)
+    # No champion: its value, the difference, the verdict and the tolerance apply to no row.
+    assert header == ["metric", "candidate (95% interval)", "threshold", "result"]
+    assert rmse == ["rmse", "68,200 (55,706 to 79,235)", "at most 70,500", "✅ pass"]
+    assert mae[2] == "none"
+    for symbol in ("–", "·", "Δ", "CI"):
+        assert symbol not in text, symbol
+
+
+def test_method_details_fold_under_the_headline_with_what_an_interval_means():
+    text = evaluation_markdown(passed())
+    folded = text[text.index("<details>") : text.index("</details>")]
+    assert "<summary>How the gate decided</summary>" in folded
+    for detail in (
+        "same 900 held-out rows as champion v3",
+        "judged on each metric's value",
+        "`gate.rule: non_inferiority`",
+        "95% paired bootstrap, 1,000 resamples of the held-out rows (seed 42)",
+        "A 95% interval is the range a figure would likely take on other rows like these; when "
+        "the interval of a difference straddles zero, the two models cannot be told apart",
+    ):
+        assert detail in folded, detail
+    assert text.index("<details>") > text.index("Gate passed")
+    assert text.index("</details>") < text.index("| metric")
+    bound = evaluation_markdown(passed(gate={**passed()["gate"], "threshold_on": "lower_bound"}))
+    assert "worse end of each metric's 95% interval (`gate.threshold_on: lower_bound`)" in bound
+    alone = evaluation_markdown(first_model())
+    assert "straddles zero" not in alone and "only the thresholds apply" in alone
+
+
+def test_numbers_take_the_precision_of_their_metric():
+    assert figure(68200.4, decimals("rmse", 68200.4)) == "68,200"
+    assert figure(163.5, decimals("rmse", 68200.4), signed=True) == "+164"
+    assert figure(0.0, decimals("rmse", 68200.4), signed=True) == "0"
+    assert figure(-0.3, decimals("rmse", 68200.4), signed=True) == "0"  # no negative zero
+    assert figure(-0.00004, 4, signed=True) == "0.0000"
+    assert figure(-0.0123, 4, signed=True) == "-0.0123"
+    assert figure(0.0123, decimals("mae", 0.0123)) == "0.01230"
+    assert figure(8.0, decimals("rmse", 8.0)) == "8.000"
+    assert decimals("r2", 68200.0) == decimals("log_loss", 3.2) == 4  # unitless: four places
+    assert decimals("rmse", None) == decimals("rmse", 0.0) == 4
+
+
+def test_where_the_run_is_never_a_bare_id():
+    server = {
+        "run": "https://mlflow.example/#/experiments/1/runs/abc",
+        "champion": "https://mlflow.example/#/models/model/versions/3",
+        "workflow_run": "https://github.com/o/r/actions/runs/9",
+        "artifacts": "https://github.com/o/r/actions/runs/9#artifacts",
+    }
+    text = evaluation_markdown(evaluation(links=server, tracking_store="https://mlflow.example"))
+    assert (
+        "MLflow run `abc`: [on the tracking server](https://mlflow.example/#/experiments/1/runs/"
+        "abc) · [champion v3](https://mlflow.example/#/models/model/versions/3) · charts as PNG "
+        "and the full evaluation: [`evaluation` artifact](https://github.com/o/r/actions/runs/9"
+        "#artifacts)."
+    ) in text
+    github = {k: v for k, v in server.items() if k in ("workflow_run", "artifacts")}
+    assert (
+        "MLflow run `abc` is in the `mlflow-store` artifact of [this workflow run]"
+        "(https://github.com/o/r/actions/runs/9#artifacts)"
+    ) in evaluation_markdown(evaluation(links=github))
+    local = evaluation_markdown(evaluation())
+    assert (
+        "MLflow run `abc` is in the local store (`mlflow.db`; browse it with `make ui`)." in local
+    )
+    elsewhere = run_location("abc", {}, "postgresql://db/mlflow", markdown=False)
+    assert elsewhere == "MLflow run abc is in the tracking store postgresql://db/mlflow"
+
+
+def test_the_terminal_gets_the_decision_table_reasons_and_png_paths(tmp_path):
+    figures = [tmp_path / "roc_curve.png", tmp_path / "confusion_matrix.png"]
+    chart = chart_to_dict(roc_chart(np.array([True, False]), {"candidate": np.array([0.9, 0.2])}))
+    several = evaluation(reasons=["a is low", "b is high"], charts=[chart], mermaid=True)
+    text = evaluation_text(several, figures, tmp_path / "evaluation.md")
+    lines = text.splitlines()
+    assert lines[0] == "Gate failed: no deploy. a is low (and 1 more below)."
+    header = lines[2].split()
+    assert header[:3] == ["metric", "candidate", "(95%"] and "verdict" in header
+    assert lines[3].split()[:2] == ["log_loss", "0.4000"] and "fails champion check" in lines[3]
+    # Columns line up: every row starts its second column where the header does.
+    start = lines[2].index("candidate")
+    assert lines[3][start - 2 : start] == "  " and lines[3][start] != " "
+    assert "Why not:\n  - a is low\n  - b is high" in text
+    assert "MLflow run abc is in the local store (mlflow.db; browse it with make ui)." in text
+    assert f"charts (PNG): {figures[0]}, {figures[1]}" in text
+    for markup in ("```", "mermaid", "**", "<details>", "| "):
+        assert markup not in text, markup
+    loosened = {"base_ref": "x", "loosened": ["gate.rule weakened from point to non_inferiority"]}
+    warned = evaluation_text(passed(gate_changes=loosened), [], tmp_path / "evaluation.md")
+    assert warned.startswith(
+        "warning: This pull request loosens the gate (compared with the base branch):\n"
+        "- gate.rule weakened"
+    )
+
+
+def test_a_table_leaves_out_columns_empty_in_every_row_and_aligns_its_text():
+    table = Table(["a", "b", "c"], [["1", None, "x|y"], ["22", None, None]])
+    assert table.markdown() == "| a | c |\n| --- | --- |\n| 1 | x\\|y |\n| 22 | none |"
+    assert table.text() == "a   c\n1   x|y\n22  none"
 
 
 def test_pull_request_wording_and_loosening_on_top():
     changes = {"base_ref": "abc", "loosened": ["gate.thresholds.f1 lowered from 0.5 to 0.4"]}
-    passed = evaluation(
-        deploy=True,
-        pull_request=True,
-        gate_changes=changes,
-        summary="Deploy: every threshold holds, and no compared metric is worse.",
-    )
-    lines = evaluation_markdown(passed).splitlines()
+    lines = evaluation_markdown(passed(pull_request=True, gate_changes=changes)).splitlines()
     assert lines[1] == "⚠️ **This pull request loosens the gate** (compared with the base branch):"
     assert lines[2] == "- gate.thresholds.f1 lowered from 0.5 to 0.4"
-    assert lines[4].startswith("✅ **Gate passed: would deploy after merge.** log_loss 0.4000")
-    assert lines[4].endswith("— every threshold holds, and no compared metric is worse.")
-    assert "Why not" not in "\n".join(lines)
+    assert lines[4].startswith("✅ **Gate passed: would deploy after merge.** roc_auc 0.8288")
     rejected = evaluation_markdown(evaluation(pull_request=True))
     assert "❌ **Gate failed: would not deploy after merge.**" in rejected
     unread = evaluation(gate_changes={"base_ref": "abc", "loosened": [], "error": "no such ref"})
@@ -222,12 +436,6 @@ def test_bad_values_are_shown_as_the_file_holds_them():
     assert _shown("fl", whole_numbers=True) == "'fl'"
 
 
-def test_a_table_leaves_out_columns_empty_in_every_row_and_aligns_its_text():
-    table = Table(["a", "b", "c"], [["1", None, "x|y"], ["22", None, None]])
-    assert table.markdown() == "| a | c |\n| --- | --- |\n| 1 | x\\|y |\n| 22 | none |"
-    assert table.text() == "a   c\n1   x|y\n22  none"
-
-
 def test_validation_summary_lists_a_bounded_number_of_rules():
     many = [failure(f"c{i}") for i in range(MAX_TABLE_ROWS + 7)]
     report = ValidationReport(False, len(many), many, {}, "file:///docs/index.html")
@@ -271,22 +479,6 @@ def test_charts_follow_the_mermaid_switch():
     tables = evaluation_markdown(evaluation(charts=[chart], mermaid=False))
     assert "```mermaid" not in tables and "**ROC curve** (true positive rate)" in tables
     assert "### Charts" not in evaluation_markdown(evaluation())
-
-
-def test_links_to_the_tracking_server_and_the_artifacts():
-    links = {
-        "run": "https://mlflow.example/#/experiments/1/runs/abc",
-        "champion": "https://mlflow.example/#/models/model/versions/3",
-        "artifacts": "https://github.com/o/r/actions/runs/9#artifacts",
-    }
-    text = evaluation_markdown(evaluation(links=links))
-    assert (
-        "[the run on the tracking server](https://mlflow.example/#/experiments/1/runs/abc) · "
-        "[champion v3](https://mlflow.example/#/models/model/versions/3) · charts as PNG and "
-        "the full evaluation: [`evaluation` artifact](https://github.com/o/r/actions/runs/9"
-        "#artifacts)"
-    ) in text
-    assert "tracking server" not in evaluation_markdown(evaluation(links={}))
 
 
 def test_server_ui_url_drops_credentials_and_ignores_local_stores():

@@ -40,6 +40,7 @@ from mlops.registry import (
     download_model,
     load_sklearn_model,
 )
+from mlops.report import run_location
 from mlops.scoring import same_predictions, score
 from mlops.serving import check_served_predictions
 from mlops.tracking import configure_tracking, deploy_lock, redact, server_ui_url, tracking_errors
@@ -161,7 +162,9 @@ def _register(client: MlflowClient, evaluation: dict[str, Any], previous: Any) -
     return version
 
 
-def _summary(record: dict[str, Any], uri: str, serving: dict[str, Any]) -> str:
+def _summary(
+    record: dict[str, Any], uri: str, serving: dict[str, Any], evaluation: dict[str, Any]
+) -> str:
     name, version = record["registered_model"], record["version"]
     server = server_ui_url(uri)
     link = (
@@ -170,10 +173,13 @@ def _summary(record: dict[str, Any], uri: str, serving: dict[str, Any]) -> str:
         if server
         else ""
     )
+    run = run_location(
+        record["run_id"], evaluation.get("links") or {}, evaluation.get("tracking_store"), True
+    )
     return (
         "## Deploy\n"
         f"Deployed **{name}** version **{version}** as `@{record['alias']}` "
-        f"(previous: {record['previous_version'] or 'none'}) · run `{record['run_id']}`"
+        f"(previous: {record['previous_version'] or 'none'}). {run}."
         + link
         + "\n\nServing check (MLflow's scoring server, before promotion): "
         f"{serving['rows_checked']} held-out rows served with the offline predictions; "
@@ -259,7 +265,7 @@ def deploy(config: Config, skip_if_rejected: bool = False, split: Split | None =
     }
     write_json(outputs / DEPLOYMENT_FILE, record)
     github_output({"version": version, "model": name, "alias": alias})
-    github_summary(_summary(record, uri, record["serving_check"]))
+    github_summary(_summary(record, uri, record["serving_check"], evaluation))
     message = (
         f"deployed {name} version {version} as @{alias} "
         f"(previous champion: {record['previous_version'] or 'none'})"

@@ -52,10 +52,16 @@ from mlops.registry import (
     load_sklearn_model,
     metric_history,
 )
-from mlops.report import evaluation_markdown
+from mlops.report import evaluation_markdown, evaluation_text
 from mlops.scoring import Scores, model_inputs, permutation_importance_of, score, true_values
 from mlops.steps.train import Trained
-from mlops.tracking import configure_tracking, server_ui_url, tracking_errors
+from mlops.tracking import (
+    configure_tracking,
+    embedded_tracking_uri,
+    redact,
+    server_ui_url,
+    tracking_errors,
+)
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +197,7 @@ def _links(
     uri: str, client: MlflowClient, run_id: str, config: Config, champion: dict | None
 ) -> dict[str, str]:
     """Where a reader goes next: the run and the champion on the tracking server's UI (with
-    a server), and this workflow run's artifacts (on GitHub Actions)."""
+    a server), and this workflow run and its artifacts (on GitHub Actions)."""
     links = {}
     server = server_ui_url(uri)
     if server:
@@ -202,8 +208,15 @@ def _links(
             links["champion"] = f"{server}/#/models/{name}/versions/{version}"
     run_url = github_run_url()
     if run_url:
+        links["workflow_run"] = run_url
         links["artifacts"] = f"{run_url}#artifacts"
     return links
+
+
+def _tracking_store(uri: str, config: Config) -> str:
+    """Where a reader finds the run when no server links to it: "embedded" for the store
+    beside the config, else the store's address without credentials."""
+    return "embedded" if uri == embedded_tracking_uri(config.root) else redact(uri)
 
 
 def _gate_changes(base_ref: str | None, config: Config) -> dict | None:
@@ -301,6 +314,7 @@ def evaluate(
         "registered_model": config.mlflow.registered_model,
         "holdout_rows": len(x_test),
         "task": config.data.task,
+        "main_metric": main_metric(config),
         "positive_class": config.data.positive_class,
         "metrics": metrics,
         "thresholds": config.gate.thresholds,
@@ -322,6 +336,7 @@ def evaluate(
         "checks": decision.to_dict()["checks"],
         "charts": [chart_to_dict(chart) for chart in charts],
         "links": links,
+        "tracking_store": _tracking_store(uri, config),
         "mermaid": config.report.mermaid,
         "predictions_file": HOLDOUT_PREDICTIONS,
         "predictions_sha256": file_sha256(predictions_path),
@@ -355,5 +370,5 @@ def evaluate(
             **{k: f"{v:.4f}" for k, v in metrics.items() if v is not None},
         }
     )
-    log.info(report)
+    log.info(evaluation_text(evaluation, figures, outputs / EVALUATION_REPORT))
     return Evaluated(evaluation, report)

@@ -329,7 +329,7 @@ def test_champion_persists_across_pushes_and_rollback(tmp_path):
     second = run_pipeline(repo, tmp_path / "push2", "push", PUSH_EVENT, env=env)
     assert second.returncode == 0, second.report()
     summary = second.job("train-evaluate").summary
-    assert f"restored {model} version 1" in summary and "champion (v1)" in summary, summary
+    assert f"restored {model} version 1" in summary and "champion v1" in summary, summary
     assert "version **2** as `@champion` (previous: 1)" in second.job("deploy").summary
     assert published(github, model)["champion"]["version"] == "2"
 
@@ -445,14 +445,14 @@ def test_fork_pull_requests_are_compared_with_the_champion_and_commented(tmp_pat
     assert jobs["deploy"] == "skipped" and jobs["pr-report"] == "success", pull.report()
     summary = pull.job("train-evaluate").summary
     assert "Gate failed: would not deploy after merge" in summary, summary
-    assert "champion (v1)" in summary, summary
+    assert "champion v1" in summary, summary
     assert re.search(r"\w+ is 0\.\d+, minimum allowed is 0\.9900", summary), summary
     loosening = "⚠️ **This pull request loosens the gate** (compared with the base branch):"
     assert loosening in summary and "champion_tolerance" in summary, summary
     [comment] = pull_request_comment(repo, github, pull, head, tmp_path / "comment1")
     assert comment["body"].startswith("<!-- model-evaluation -->")
     assert loosening in comment["body"], comment["body"]
-    assert "champion (v1)" in comment["body"] and "A pull request never deploys" in comment["body"]
+    assert "champion v1" in comment["body"] and "A pull request never deploys" in comment["body"]
 
     head = commit(repo, break_an_expectation, "break the data")
     broken = run_pipeline(repo, tmp_path / "pr2", "pull_request", pull_request(head), env=env)
