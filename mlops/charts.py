@@ -141,6 +141,7 @@ def _by_true_value(
     labels: list[str],
     series: dict[str, list[float]],
 ) -> Chart:
+    open_ended = " The outer bins also hold every row beyond them, so lines may bend there."
     return Chart(
         name,
         title,
@@ -148,6 +149,7 @@ def _by_true_value(
         y_label,
         labels,
         series,
+        note=open_ended if len(labels) > 1 else "",
     )
 
 
