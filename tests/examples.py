@@ -1,16 +1,21 @@
 """What a pull request's reader gets, rendered from real runs on a fixture project: the comment
-for a first model (no champion yet), a gate that passes against the champion, a gate that
-fails, and data that fails validation.
+for a first model (no champion yet), then for three candidates compared with it on the same
+held-out rows (one clearly better, one within noise, one clearly worse), and for data that
+fails validation.
 
-`make examples` writes them to docs/examples/ (classification and regression alternate, so
-both are shown); tests/test_examples.py renders all of them for both fixture projects and
+The first model is the fixture's own; each candidate is a config change, trained once. `make
+examples` writes the comments to docs/examples/ (classification and regression alternate, so
+both are shown); tests/test_examples.py renders every scenario for both fixture projects and
 checks them as GitHub would show them.
 """
 
+import copy
+import json
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from mlops.metrics import METRICS
 from mlops.pr_comment import comment_body, report_markdown
 from tests.conftest import (
     CLASSIFICATION,
@@ -21,7 +26,7 @@ from tests.conftest import (
     set_field,
 )
 
-SCENARIOS = ("first-model", "gate-passed", "gate-failed", "validation-failed")
+SCENARIOS = ("first-model", "gate-passed", "within-noise", "gate-failed", "validation-failed")
 RUN_URL = "https://github.com/acme/ml-project/actions/runs/1234"
 # A pull-request run on GitHub, as the pipeline's jobs see it.
 PULL_REQUEST_ENV = {
@@ -36,10 +41,40 @@ STOPPED = {"validate": "failure", "test": "success", "train-evaluate": "skipped"
 COMMITTED = {
     "first-model": REGRESSION,
     "gate-passed": CLASSIFICATION,
+    "within-noise": CLASSIFICATION,
     "gate-failed": REGRESSION,
     "validation-failed": CLASSIFICATION,
 }
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "examples"
+# The fixtures' own model with ten times the regularisation: a small change of one parameter.
+MORE_REGULARISED = {CLASSIFICATION: {"C": 0.1}, REGRESSION: {"alpha": 10.0}}
+
+
+def _better(config: dict, fixture: str) -> None:
+    config["model"] = {"estimator": "hist_gradient_boosting", "params": {"max_depth": 2}}
+
+
+def _within_noise(config: dict, fixture: str) -> None:
+    config["model"]["params"].update(MORE_REGULARISED[fixture])
+
+
+def _worse(config: dict, fixture: str) -> None:
+    """The same model on one column only."""
+    config["data"]["numeric_features"] = config["data"]["numeric_features"][:1]
+    config["data"]["categorical_features"] = []
+
+
+CANDIDATES: dict[str, Callable[[dict, str], None]] = {
+    "gate-passed": _better,
+    "within-noise": _within_noise,
+    "gate-failed": _worse,
+}
+
+
+@dataclass(frozen=True)
+class Example:
+    comment: str  # the sticky comment pr-comment.yml would post
+    evaluation: dict | None  # evaluation.json of the run, when the model was evaluated
 
 
 def _run(project: Project, script: str) -> None:
@@ -48,45 +83,52 @@ def _run(project: Project, script: str) -> None:
         raise RuntimeError(f"{script} failed:\n{result.stdout}\n{result.stderr}")
 
 
-def _comment(project: Project, results: dict[str, str]) -> str:
-    """The sticky comment pr-comment.yml would post for this run."""
+def _evaluated(project: Project) -> Example:
     outputs = project.outputs
-    evaluation = (outputs / "evaluation.md").read_text() if results is PASSED else None
-    validation = (outputs / "validation.md").read_text() if results is STOPPED else None
-    return comment_body(report_markdown(evaluation, results, RUN_URL, validation), RUN_URL)
+    markdown = report_markdown((outputs / "evaluation.md").read_text(), PASSED, RUN_URL)
+    evaluation = json.loads((outputs / "evaluation.json").read_text())
+    return Example(comment_body(markdown, RUN_URL), evaluation)
+
+
+def _stopped(project: Project) -> Example:
+    validation = (project.outputs / "validation.md").read_text()
+    markdown = report_markdown(None, STOPPED, RUN_URL, validation)
+    return Example(comment_body(markdown, RUN_URL), None)
 
 
 def _broken(lines: list[str], data: dict) -> list[str]:
-    """Three numbers far out of range and two categories nobody listed, one of them hostile
-    markdown (the report must show it as text)."""
+    """Three numbers far out of range (a code for "missing") and a category written in
+    another case."""
     number, category = data["numeric_features"][0], data["categorical_features"][0]
+    at = lines[0].split(",").index(category)
+    seen = next(v for v in (line.split(",")[at] for line in lines[1:]) if v.upper() != v.lower())
     for row in (1, 5, 9):
         lines = set_field(lines, row, number, "-999")
     for row in (2, 3):
-        lines = set_field(lines, row, category, "<script>alert(1)</script>|`x`")
+        lines = set_field(lines, row, category, seen.swapcase())
     return lines
 
 
-def render(workspace: Path, fixture: str) -> dict[str, str]:
-    """The comment of each scenario, in order, from runs in a copy of the fixture project."""
+def render(workspace: Path, fixture: str) -> dict[str, Example]:
+    """Each scenario, in order, from runs in a copy of the fixture project."""
     workspace.mkdir(parents=True, exist_ok=True)
     project = make_project(workspace, fixture)
-    comments = {}
+    examples = {}
     _run(project, "run_pipeline.py")  # evaluates the first model, then deploys it
-    comments["first-model"] = _comment(project, PASSED)
-    _run(project, "evaluate_model.py")  # the same candidate against the champion it became
-    comments["gate-passed"] = _comment(project, PASSED)
-    config = project.config()
-    metric = next(iter(config["gate"]["thresholds"]))
-    # Out of reach: a minimum of 0.99, or a maximum of 0 where lower is better.
-    config["gate"]["thresholds"][metric] = 0.99 if METRICS[metric].greater_is_better else 0.0
-    project.write_config(config)
-    _run(project, "evaluate_model.py")
-    comments["gate-failed"] = _comment(project, PASSED)
-    rewrite_data(project, lambda lines: _broken(lines, config["data"]))
+    examples["first-model"] = _evaluated(project)
+    drafted = project.config()
+    for scenario, change in CANDIDATES.items():
+        config = copy.deepcopy(drafted)
+        change(config, fixture)
+        project.write_config(config)
+        _run(project, "train_model.py")
+        _run(project, "evaluate_model.py")
+        examples[scenario] = _evaluated(project)
+    project.write_config(drafted)
+    rewrite_data(project, lambda lines: _broken(lines, drafted["data"]))
     _run(project, "validate_data.py")
-    comments["validation-failed"] = _comment(project, STOPPED)
-    return comments
+    examples["validation-failed"] = _stopped(project)
+    return {scenario: examples[scenario] for scenario in SCENARIOS}
 
 
 def write_docs(workspace: Path) -> list[Path]:
@@ -98,7 +140,7 @@ def write_docs(workspace: Path) -> list[Path]:
     written = []
     for scenario, fixture in COMMITTED.items():
         path = DOCS / f"{scenario}.md"
-        path.write_text(rendered[fixture][scenario], encoding="utf-8")
+        path.write_text(rendered[fixture][scenario].comment, encoding="utf-8")
         written.append(path)
     return written
 
