@@ -50,8 +50,10 @@ def chart_to_dict(chart: Chart) -> dict:
     return asdict(chart)
 
 
-def _label(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+def _label(value: float, digits: int = 3) -> str:
+    """Whole numbers with thousands separators from 1,000 on (never 6.82e+04), else `digits`
+    significant digits."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.{digits}g}"
 
 
 def _colours(chart: Chart) -> list[tuple[str, str]]:
@@ -267,7 +269,7 @@ def table(chart: Chart) -> str:
         "|" + "---|" * len(header),
     ]
     for i, x in enumerate(chart.x):
-        values = [f"{ys[i]:.4g}" for ys in chart.series.values()]
+        values = [_label(ys[i], digits=4) for ys in chart.series.values()]
         lines.append("| " + " | ".join([cell(x), *values]) + " |")
     return "\n".join(lines)
 

@@ -137,11 +137,12 @@ def test_mermaid_has_title_axes_one_line_per_series_and_a_caption_naming_colours
     assert '"#2563eb, #9ca3af"' in alone and "blue: candidate; grey: chance" in alone
 
 
-def test_large_numbers_stay_parseable_on_the_axis():
+def test_large_numbers_stay_parseable_on_the_axis_and_readable_in_the_table():
     y = np.linspace(50_000, 500_000, 200)
-    text = mermaid(predicted_vs_actual_chart(y, {"candidate": y * 1.1}))
-    axis = next(line for line in text.splitlines() if "y-axis" in line)
+    chart = predicted_vs_actual_chart(y, {"candidate": y * 1.1})
+    axis = next(line for line in mermaid(chart).splitlines() if "y-axis" in line)
     assert "," not in axis.split('"')[-1], axis
+    assert "e+" not in table(chart) and re.search(r"\| \d{2,3},\d{3} \|", table(chart))
 
 
 def test_table_fallback_and_png_carry_the_same_chart(classification, tmp_path):
