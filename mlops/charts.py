@@ -291,6 +291,8 @@ def save_png(chart: Chart, directory: Path) -> Path:
     step = max(1, len(chart.x) // 10)
     if chart.bars:  # every column, names slanted
         axes.set_xticks(positions, chart.x, rotation=40, ha="right")
+    elif max(len(label) for label in chart.x) > 6:  # long labels ("up to 146,657") slanted
+        axes.set_xticks(positions[::step], chart.x[::step], rotation=30, ha="right")
     else:
         axes.set_xticks(positions[::step], chart.x[::step])
     axes.set(title=chart.title, xlabel=chart.x_label, ylabel=chart.y_label)
