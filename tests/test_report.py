@@ -59,6 +59,28 @@ def check(metric: str, value: float, **fields) -> dict:
     }
 
 
+def compared(
+    metric: str,
+    value: float,
+    champion: float,
+    interval: tuple[float, float],
+    delta_interval: tuple[float, float],
+    **fields,
+) -> dict:
+    """A metric scored for both models; the verdict is "no detectable difference" unless
+    given."""
+    fields.setdefault("verdict", "no detectable difference")
+    return check(
+        metric,
+        value,
+        interval=dict(zip(("low", "high"), interval, strict=True)),
+        champion=champion,
+        delta=value - champion,
+        delta_interval=dict(zip(("low", "high"), delta_interval, strict=True)),
+        **fields,
+    )
+
+
 def evaluation(**changes) -> dict:
     base = {
         "registered_model": "model",
@@ -83,28 +105,19 @@ def evaluation(**changes) -> dict:
             "(95% interval +0.0800 to +0.1200)"
         ],
         "checks": [
-            check(
+            compared(
                 "log_loss",
                 0.4,
-                interval={"low": 0.38, "high": 0.42},
-                champion=0.3,
-                delta=0.1,
-                delta_interval={"low": 0.08, "high": 0.12},
+                0.3,
+                (0.38, 0.42),
+                (0.08, 0.12),
                 threshold=0.5,
                 tolerance=0.02,
                 verdict="worse beyond tolerance",
                 passed=False,
                 failed=["champion"],
             ),
-            check(
-                "accuracy",
-                0.81,
-                interval={"low": 0.79, "high": 0.83},
-                champion=0.8,
-                delta=0.01,
-                delta_interval={"low": -0.004, "high": 0.024},
-                verdict="no detectable difference",
-            ),
+            compared("accuracy", 0.81, 0.8, (0.79, 0.83), (-0.004, 0.024)),
         ],
         "links": {},
         "tracking_store": "embedded",
@@ -114,13 +127,12 @@ def evaluation(**changes) -> dict:
 
 def passed(**changes) -> dict:
     """A pass against champion v3, decided by roc_auc."""
-    roc_auc = check(
+    roc_auc = compared(
         "roc_auc",
         0.8288,
-        interval={"low": 0.7829, "high": 0.8738},
-        champion=0.7389,
-        delta=0.0899,
-        delta_interval={"low": 0.0437, "high": 0.1317},
+        0.7389,
+        (0.7829, 0.8738),
+        (0.0437, 0.1317),
         threshold=0.679,
         tolerance=0.0266,
         verdict="better",
