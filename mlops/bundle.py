@@ -22,6 +22,31 @@ MODEL_DIR = "model_dir"  # where generate-dockerfile puts the model (COPY model_
 # MLflow 3.17 loads scikit-learn models (skops files too) only with this flag; the bundle's
 # files were checked against the fingerprint recorded at evaluation before it was written.
 SERVING_ENV = "ENV MLFLOW_ALLOW_PICKLE_DESERIALIZATION=true\n"
+# The line of MLflow's Dockerfile that installs system packages (it starts from python:slim).
+APT_INSTALL = "apt-get install -y --no-install-recommends nginx"
+# Debian packages a model's distribution needs that its wheel does not bundle (readelf -d on
+# the wheel's libraries): LightGBM's links the system OpenMP runtime; xgboost-cpu and
+# xgboost bundle their own.
+SYSTEM_PACKAGES: dict[str, tuple[str, ...]] = {"lightgbm": ("libgomp1",)}
+
+
+def system_packages(requirements: list[str]) -> list[str]:
+    """The Debian packages the image needs for these pinned requirements (`name==version`)."""
+    names = {line.split("==")[0].strip().lower() for line in requirements if line.strip()}
+    return sorted({package for name in names for package in SYSTEM_PACKAGES.get(name, ())})
+
+
+def serving_dockerfile(generated: str, requirements: list[str]) -> str:
+    """MLflow's generated Dockerfile with the system packages the model's libraries need and
+    the flag its scikit-learn loader requires."""
+    if APT_INSTALL not in generated or "\nENTRYPOINT" not in generated:
+        raise PipelineError(
+            "mlflow models generate-dockerfile wrote an unexpected Dockerfile (no "
+            f"{APT_INSTALL!r} line or no ENTRYPOINT); check the MLflow version"
+        )
+    extra = system_packages(requirements)
+    text = generated.replace(APT_INSTALL, " ".join([APT_INSTALL, *extra]), 1)
+    return text.replace("\nENTRYPOINT", f"\n{SERVING_ENV}\nENTRYPOINT", 1)
 
 
 def export_bundle(config: Config) -> Path:
@@ -59,8 +84,8 @@ def export_bundle(config: Config) -> Path:
             "(tag model.sha256); no bundle written"
         )
     dockerfile = bundle / "Dockerfile"
-    text = dockerfile.read_text()
-    dockerfile.write_text(text.replace("\nENTRYPOINT", f"\n{SERVING_ENV}\nENTRYPOINT", 1))
+    requirements = (bundle / MODEL_DIR / "requirements.txt").read_text().splitlines()
+    dockerfile.write_text(serving_dockerfile(dockerfile.read_text(), requirements))
     (bundle / "VERSION").write_text(f"{name} {version.version}\n")
     github_output({"bundle": str(bundle), "version": str(version.version)})
     run_url = github_run_url()

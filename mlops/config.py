@@ -4,6 +4,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any, Literal
@@ -14,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from mlops.errors import PipelineError
 from mlops.gate import GateSettings, Rule, ThresholdOn
 from mlops.metrics import METRICS, Task, metrics_for
-from mlops.modeling import ESTIMATOR_NAMES, ESTIMATORS, build_pipeline
+from mlops.modeling import ModelSettings, build_model
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "config.yaml"
@@ -69,28 +70,23 @@ class SplitSection(_Section):
 
 
 class ModelSection(_Section):
-    estimator: str
+    # A built-in name, the import path of a scikit-learn-compatible class, or project_model
+    # (the project's own module): mlops/modeling.py, docs/configuration.md#model.
+    estimator: str = Field(min_length=1)
     params: dict[str, Any] = Field(default_factory=dict)
+    # Sparse one-hot output for the estimator: unset follows the estimator's own tags.
+    sparse_input: bool | None = None
+    # Types the fitted model holds that skops does not trust by default, each reviewed
+    # (docs/security.md#model-files); recorded with every model trained under this list.
+    trusted_types: list[str] = Field(default_factory=list)
 
-    @field_validator("estimator")
+    @field_validator("trusted_types")
     @classmethod
-    def _known_estimator(cls, name: str) -> str:
-        if name not in ESTIMATOR_NAMES:
-            raise ValueError(f"unknown estimator {name!r}; expected one of {list(ESTIMATOR_NAMES)}")
-        return name
-
-    def check_params(self, task: Task) -> None:
-        """Parameters the task's estimator has, with values scikit-learn accepts."""
-        estimator = ESTIMATORS[task][self.estimator].cls()
-        unknown = sorted(set(self.params) - set(estimator.get_params()))
-        if unknown:
-            raise ValueError(
-                f"{type(estimator).__name__} ({self.estimator}) has no parameter(s) {unknown}; "
-                f"expected some of {sorted(estimator.get_params())}"
-            )
-        # scikit-learn's own parameter constraints, checked now instead of minutes later in fit.
-        estimator.set_params(**self.params)
-        estimator._validate_params()
+    def _dotted_names(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+", name):
+                raise ValueError(f"{name!r} is not a type name such as lightgbm.basic.Booster")
+        return names
 
 
 class GateSection(_Section):
@@ -228,15 +224,17 @@ class Config(_Section):
         return self.root / self.data.path
 
     def model_pipeline(self) -> Any:
-        """The unfitted scikit-learn pipeline this config describes (mlops/modeling.py)."""
-        return build_pipeline(
-            self.data.task,
-            self.model.estimator,
-            self.model.params,
-            self.split.seed,
-            self.data.numeric_features,
-            self.data.categorical_features,
+        """The unfitted scikit-learn pipeline this config describes (mlops/modeling.py);
+        raises ValueError naming the model key that is wrong."""
+        settings = ModelSettings(
+            task=self.data.task,
+            numeric_features=list(self.data.numeric_features),
+            categorical_features=list(self.data.categorical_features),
+            params=dict(self.model.params),
+            seed=self.split.seed,
+            positive_class=self.data.positive_class,
         )
+        return build_model(settings, self.model.estimator, self.model.sparse_input, self.root)
 
     @property
     def features(self) -> list[str]:
@@ -283,13 +281,12 @@ def load_config(path: str | Path | None = None) -> Config:
             f"{config_path.name}: data.path: no file at {config.data_path} "
             "(paths are relative to the config file)"
         )
-    # Last, since it imports scikit-learn: every other mistake is reported without it.
+    # Last, since it imports scikit-learn and the estimator's library (or the project's own
+    # module): every other mistake is reported without them.
     try:
-        config.model.check_params(config.data.task)
+        config.model_pipeline()
     except ValueError as error:
-        raise PipelineError(
-            f"{config_path.name}: invalid configuration:\n  model.params: {error}"
-        ) from None
+        raise PipelineError(f"{config_path.name}: invalid configuration:\n  {error}") from None
     return config
 
 

@@ -12,7 +12,13 @@ from mlflow.tracking import MlflowClient
 from sklearn.pipeline import Pipeline
 
 from mlops.errors import PipelineError
-from mlops.modeling import trusted_types
+from mlops.model_code import (
+    PROJECT_MODULE,
+    missing_modules,
+    shipped_code_on_path,
+    unshippable_types,
+)
+from mlops.modeling import REVIEWED_TYPES
 
 PREVIOUS_CHAMPION_TAG = "previous_champion_version"
 # Written by MLflow when a version is registered (the model's name and version): not model content.
@@ -41,10 +47,13 @@ def directory_sha256(directory: Path) -> str:
 
 
 def load_sklearn_model(model_dir: Path) -> Pipeline:
-    """Load a skops-format model with the project's reviewed trust list, never with pickle.
+    """Load a skops-format model with the code shipped in it and the trust list recorded with
+    it at training, never with pickle.
 
-    MLflow's own loader trusts the type list stored inside the model, so a crafted model could
-    trust anything; here the list comes from this repository (mlops/modeling.py).
+    The recorded list is the template's reviewed types plus the config's model.trusted_types
+    when the model was trained (so a champion trained under an older config still loads); it
+    sits in the MLmodel file, covered by the fingerprint that deploy, rollback, monitoring,
+    the bundle and the champion's evaluation check before they load a registered version.
     """
     import skops.io  # noqa: PLC0415 (scans every scikit-learn type on import: 1.5 s)
 
@@ -57,28 +66,72 @@ def load_sklearn_model(model_dir: Path) -> Pipeline:
             "are loaded, since pickle runs code on load"
         )
     path = model_dir / flavor["pickled_model"]
-    untrusted = sorted(set(skops.io.get_untrusted_types(file=path)) - set(trusted_types()))
+    trusted = flavor.get("skops_trusted_types") or list(REVIEWED_TYPES)
+    needed = skops.io.get_untrusted_types(file=path)
+    untrusted = sorted(set(needed) - set(trusted))
     if untrusted:
         raise PipelineError(
-            f"{path}: contains types not on the reviewed trust list: {untrusted}; review them "
-            "and add them to skops_trusted_types in mlops/modeling.py"
+            f"{path}: holds types its recorded trust list (skops_trusted_types in MLmodel) "
+            f"does not: {untrusted}; it was not saved by this project's training"
         )
-    return skops.io.load(path, trusted=trusted_types())
+    with shipped_code_on_path(model_dir, flavor.get("code")):
+        missing = missing_modules(needed)
+        if missing:
+            classes = ", ".join(sorted(missing))
+            raise PipelineError(
+                f"{model_dir}: cannot be loaded: it holds {classes}, but no module "
+                f"{sorted(set(missing.values()))} is shipped with it (code/) or installed; a "
+                f"model loads only with the code it was trained with: keep your classes in "
+                f"{PROJECT_MODULE}.py (or the {PROJECT_MODULE}/ package), which travels with "
+                "every model, and train again"
+            )
+        return skops.io.load(path, trusted=trusted)
 
 
-def check_skops_safe(model: Pipeline, trusted: list[str]) -> None:
-    """Refuse, before anything is written, a model that skops could only load by trusting more.
+def check_skops_safe(
+    model: Pipeline, trusted: list[str], shipped: list[str], config_name: str
+) -> list[str]:
+    """Refuse, before anything is written, a model that skops cannot store, could only load
+    by trusting more than `trusted`, or that needs code a server would not have. Returns the
+    types skops had to be told to trust (their libraries are the model's requirements).
 
-    Saving first and failing later would leave a half-written model in the artifact store.
+    Saving first and failing later would leave a half-written model in the artifact store;
+    and a model skops cannot store is never saved another way (pickle runs code on load).
     """
     import skops.io  # noqa: PLC0415 (see load_sklearn_model)
 
-    untrusted = sorted(set(skops.io.get_untrusted_types(data=skops.io.dumps(model))) - set(trusted))
+    try:
+        data = skops.io.dumps(model)
+    except Exception as error:  # skops' refusal, in its words
+        raise PipelineError(
+            f"skops cannot store the fitted model ({type(error).__name__}: {error}); nothing "
+            "was saved: the project stores models only with skops, never with pickle"
+        ) from None
+    needed = skops.io.get_untrusted_types(data=data)
+    untrusted = sorted(set(needed) - set(trusted))
     if untrusted:
         raise PipelineError(
-            f"the model contains types skops will not load without trusting them: {untrusted}; "
-            "review them and add them to skops_trusted_types in mlops/modeling.py"
+            f"{config_name}: model.trusted_types: the fitted model holds types that skops "
+            f"does not trust by default: {untrusted}; nothing was saved. Review each one "
+            "(what loading it runs: docs/security.md#model-files) and, once reviewed, list "
+            "it under model.trusted_types"
         )
+    unshippable = unshippable_types(needed, shipped)
+    if unshippable:
+        where = "; ".join(f"{name} from {origin}" for name, origin in unshippable.items())
+        raise PipelineError(
+            f"the fitted model holds classes a model server could not import: {where}; "
+            f"nothing was saved. Put them in {PROJECT_MODULE}.py (or the {PROJECT_MODULE}/ "
+            "package), which travels with the model, or install them as a package"
+        )
+    try:
+        skops.io.loads(data, trusted=trusted)
+    except Exception as error:  # skops or the library's loader, in its words
+        raise PipelineError(
+            f"skops stores the fitted model but cannot load it back ({type(error).__name__}: "
+            f"{error}); nothing was saved"
+        ) from None
+    return needed
 
 
 def champion_version(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:

@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from mlops.errors import PipelineError
+from mlops.model_code import shipped_code_on_path
 from mlops.scoring import same_values
 
 STARTUP_TIMEOUT_SECONDS = 90
@@ -146,13 +147,18 @@ def scoring_app_server(model_dir: Path) -> Iterator[tuple[ModelServer, float]]:
     for the time of the load only.
     """
     import uvicorn
-    from mlflow.pyfunc import scoring_server
+    from mlflow.models import Model
+    from mlflow.pyfunc import FLAVOR_NAME, scoring_server
 
     started = time.monotonic()
     previous = os.environ.get("MLFLOW_ALLOW_PICKLE_DESERIALIZATION")
     os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "true"
+    # The model's own shipped code, not a copy this process imported before (training's).
+    code = Model.load(str(model_dir)).flavors.get(FLAVOR_NAME, {}).get("code")
     try:
-        app = scoring_server.init(scoring_server.load_model_with_mlflow_config(str(model_dir)))
+        with shipped_code_on_path(model_dir, code):
+            model = scoring_server.load_model_with_mlflow_config(str(model_dir))
+        app = scoring_server.init(model)
     except Exception as error:  # MLflow raises many kinds for a model it cannot load
         raise PipelineError(
             f"{model_dir}: MLflow's scoring server cannot load it: {error}"

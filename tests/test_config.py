@@ -55,11 +55,12 @@ def test_fixture_configs_are_valid(fixture):
         (lambda c: c["split"].update(seed=1.5), "split.seed: Input should be a valid integer"),
         (
             lambda c: c["model"].update(estimator="xgboost"),
-            "model.estimator: unknown estimator 'xgboost'",
+            "model.estimator: 'xgboost' is neither one of ['linear', 'random_forest', "
+            "'hist_gradient_boosting'], nor 'project_model', nor an import path",
         ),
         (
             lambda c: c["model"]["params"].update(depth=3),
-            "model.params: LogisticRegression (linear) has no parameter(s) ['depth']",
+            "model.params: LogisticRegression has no parameter(s) ['depth']",
         ),
         (
             lambda c: c["model"]["params"].update(C=-1.0),
@@ -160,7 +161,7 @@ def test_invalid_config_names_the_key(tmp_path, change, expected):
         ),
         (
             lambda c: c["model"]["params"].update(C=1.0),
-            "model.params: Ridge (linear) has no parameter(s) ['C']",
+            "model.params: Ridge has no parameter(s) ['C']",
         ),
         (lambda c: c["gate"]["thresholds"].update(r2=1.5), "threshold for r2 is 1.5"),
         (lambda c: c["gate"]["thresholds"].update(rmse=-1.0), "threshold for rmse is -1.0"),

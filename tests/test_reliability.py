@@ -209,7 +209,23 @@ BAD_DATA = [
 BAD_CONFIG = [
     Case("a missing key", "config", "gate: missing (required)"),
     Case("a wrong type", "config", "split.test_fraction: Input should be a valid number"),
-    Case("an unknown estimator", "config", "model.estimator: unknown estimator 'xgboost'"),
+    Case("an unknown estimator", "config", "model.estimator: 'xgboost' is neither one of"),
+    Case(
+        "an estimator class that does not import",
+        "config",
+        "model.estimator: 'nonexistent_library.Classifier' does not import",
+    ),
+    Case(
+        "an estimator class of the other task",
+        "config",
+        "model.estimator: sklearn.linear_model.Ridge (Ridge) does regression; data.task is "
+        "classification",
+    ),
+    Case(
+        "a parameter the estimator class does not take",
+        "config",
+        "model.params: SVC has no parameter(s) ['depth']",
+    ),
     Case("an unknown metric", "config", "metrics: unknown metric 'gini'"),
     Case(
         "a threshold outside its metric's range",
@@ -223,6 +239,15 @@ CONFIG_EDITS: dict[str, Callable[[dict], None]] = {
     "a missing key": lambda c: c.pop("gate"),
     "a wrong type": lambda c: c["split"].update(test_fraction="0.2"),
     "an unknown estimator": lambda c: c["model"].update(estimator="xgboost"),
+    "an estimator class that does not import": lambda c: c["model"].update(
+        estimator="nonexistent_library.Classifier"
+    ),
+    "an estimator class of the other task": lambda c: c["model"].update(
+        estimator="sklearn.linear_model.Ridge", params={}
+    ),
+    "a parameter the estimator class does not take": lambda c: c["model"].update(
+        estimator="sklearn.svm.SVC", params={"depth": 3}
+    ),
     "an unknown metric": lambda c: c.update(metrics=[*c["metrics"], "gini"]),
     "a threshold outside its metric's range": lambda c: c["gate"]["thresholds"].update(roc_auc=1.2),
     "a negative tolerance": lambda c: c["gate"]["champion_tolerance"].update(f1=-0.01),

@@ -162,6 +162,11 @@ def _score_champion(
     try:
         with tempfile.TemporaryDirectory() as scratch:
             model_dir = download_model(uri, Path(scratch))
+            # Its recorded trust list loads it: only the files that were deployed.
+            if directory_sha256(model_dir) != version.tags.get("model.sha256"):
+                raise PipelineError(
+                    "its files differ from the ones recorded at deploy (tag model.sha256)"
+                )
             model = load_sklearn_model(model_dir)
             x_test = model_inputs(holdout_rows, model_dir, str(config.data_path))
         scores = score(

@@ -10,7 +10,6 @@ import tempfile
 import time
 import warnings
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,8 @@ from mlops.config import Config, config_sha256
 from mlops.data import Split, file_sha256, holdout_split, load_dataset, rows_sha256, schema_sample
 from mlops.errors import PipelineError
 from mlops.handoff import TRAINING_FILE, github_output, outputs_dir, write_json
-from mlops.modeling import COMMON_TRUSTED_TYPES, ESTIMATORS
+from mlops.model_code import PROJECT_MODULE, pinned_requirements, shipped_code
+from mlops.modeling import REVIEWED_TYPES
 from mlops.registry import check_skops_safe
 from mlops.scoring import NUMERIC_FEATURES, model_signature
 from mlops.tracking import configure_tracking, git_tags, tracking_errors
@@ -119,28 +119,49 @@ def _log_reference_profile(config: Config, split: Split, pipeline: Any, model_id
         mlflow.log_artifact(str(path), "monitoring")
 
 
+def _final_step(model: Any) -> str:
+    """The class name of the estimator at the end of a pipeline (or of the model itself)."""
+    steps = getattr(model, "steps", None)
+    return type(steps[-1][1] if steps else model).__name__
+
+
+def _estimator_params(model: Any) -> dict[str, Any]:
+    """The final estimator's parameters, as the run records them (`model.<name>`)."""
+    steps = getattr(model, "steps", None)
+    return (steps[-1][1] if steps else model).get_params(deep=False)
+
+
+def _first_line(error: Exception) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else "(no message)"
+
+
 def train(config: Config, frame: pd.DataFrame | None = None) -> Trained:
     """Fit on the training rows of data.path (or of `frame`, read from it) and log the run."""
     if frame is None:
         frame = load_dataset(config.data_path, config.data.max_file_mb)
     split = holdout_split(frame, config)
-    pipeline = config.model_pipeline()
-    estimator = pipeline.named_steps["estimator"]
-
-    from sklearn.utils._param_validation import InvalidParameterError
+    try:
+        pipeline = config.model_pipeline()
+    except ValueError as error:  # load_config checked it; the project's module may differ now
+        raise PipelineError(f"{config.file.name}: {error}") from None
 
     started = time.perf_counter()
     try:
         pipeline.fit(split.x_train, split.y_train)
-    except (InvalidParameterError, ValueError, TypeError) as error:
+    except Exception as error:  # the estimator's library or the project's code: one line
         raise PipelineError(
-            f"model: {config.model.estimator} ({type(estimator).__name__}) could not be "
-            f"fitted on {config.data_path.name}: {error}"
+            f"model: {config.model.estimator} ({_final_step(pipeline)}) could not be fitted on "
+            f"{config.data_path.name} with model.params {config.model.params}: "
+            f"{type(error).__name__}: {_first_line(error)}"
         ) from None
     fit_seconds = time.perf_counter() - started
-    spec = ESTIMATORS[config.data.task][config.model.estimator]
-    trusted = [*COMMON_TRUSTED_TYPES, *spec.skops_trusted_types]
-    check_skops_safe(pipeline, trusted)  # before any run exists
+    trusted = sorted({*REVIEWED_TYPES, *config.model.trusted_types})
+    code = shipped_code(config.root)
+    stored_types = check_skops_safe(  # before any run exists
+        pipeline, trusted, [PROJECT_MODULE] if code else [], config.file.name
+    )
+    requirements = pinned_requirements(MODEL_REQUIREMENTS, stored_types, code)
 
     uri = configure_tracking(config)
     data_sha256 = file_sha256(config.data_path)
@@ -163,7 +184,7 @@ def train(config: Config, frame: pd.DataFrame | None = None) -> Trained:
                 "split.test_fraction": config.split.test_fraction,
                 "split.seed": config.split.seed,
                 "model.estimator": config.model.estimator,
-                **{f"model.{k}": v for k, v in estimator.get_params().items()},
+                **{f"model.{k}": v for k, v in _estimator_params(pipeline).items()},
             }
         )
         digests = _log_datasets(config, run.info.run_id, frame, split, data_sha256)
@@ -176,7 +197,8 @@ def train(config: Config, frame: pd.DataFrame | None = None) -> Trained:
             signature=signature,
             metadata={NUMERIC_FEATURES: config.data.numeric_features},
             input_example=split.x_train.head(5),
-            pip_requirements=[f"{package}=={version(package)}" for package in MODEL_REQUIREMENTS],
+            pip_requirements=requirements,
+            code_paths=[str(path) for path in code] or None,
             serialization_format="skops",
             skops_trusted_types=trusted,
         )
