@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from mlops.errors import PipelineError
 from mlops.gate import GateSettings, Rule, ThresholdOn
 from mlops.metrics import METRICS, Task, metrics_for
+from mlops.model_code import shipped_code
 from mlops.modeling import ModelSettings, build_model
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -285,6 +286,7 @@ def load_config(path: str | Path | None = None) -> Config:
     # module): every other mistake is reported without them.
     try:
         config.model_pipeline()
+        shipped_code(config.root)
     except ValueError as error:
         raise PipelineError(f"{config_path.name}: invalid configuration:\n  {error}") from None
     return config

@@ -29,8 +29,8 @@ def project_module_path(root: Path) -> Path | None:
     has_package = (package / "__init__.py").is_file()
     if file.is_file() and has_package:
         raise ValueError(
-            f"both {file.name} and {package.name}/ are in {root}; keep one of them "
-            f"(`import {PROJECT_MODULE}` would silently take the package)"
+            f"model.estimator: both {file.name} and {package.name}/ are in {root}; keep one "
+            f"(`import {PROJECT_MODULE}` would take the package)"
         )
     return file if file.is_file() else package if has_package else None
 
@@ -67,7 +67,7 @@ def import_project_module(root: Path) -> ModuleType:
     except Exception as error:  # the fork's code: any failure is reported as one line
         _forget([PROJECT_MODULE])
         raise ValueError(
-            f"{path.name} could not be imported: {type(error).__name__}: {error}"
+            f"model.estimator: {path.name} could not be imported: {type(error).__name__}: {error}"
         ) from None
     return module
 

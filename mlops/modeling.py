@@ -132,10 +132,21 @@ def check_task(model: Any, task: Task, what: str) -> None:
     except (TypeError, AttributeError):  # no scikit-learn tags at all
         kind = None
     if kind != task:
-        found = f"does {kind}" if kind else "is neither a classifier nor a regressor"
+        found = (
+            f"does {kind}"
+            if kind
+            else "is neither a classifier nor a regressor (derive it from "
+            "sklearn.base.BaseEstimator and ClassifierMixin or RegressorMixin)"
+        )
         raise ValueError(
             f"{what} ({type(model).__name__}) {found}; data.task is {task} "
             "(scikit-learn's is_classifier / is_regressor)"
+        )
+    if task == "classification" and not hasattr(model, "predict_proba"):
+        raise ValueError(
+            f"{what} ({type(model).__name__}) has no predict_proba; the metrics and the gate "
+            "need class probabilities (wrap it in sklearn.calibration.CalibratedClassifierCV "
+            "in project_model.build_estimator)"
         )
 
 
@@ -169,11 +180,11 @@ def _project_factory(root: Path) -> tuple[Any, str]:
 def accepts_sparse(estimator: Any, configured: bool | None) -> bool:
     """Whether the default preprocessing may hand the estimator a sparse matrix (one-hot
     encoding of many-valued columns is sparse): model.sparse_input if set, else the
-    estimator's own scikit-learn tags, else dense, which every estimator takes."""
+    estimator's own scikit-learn tags (`input_tags.sparse`; a class that does not declare
+    it gets dense input, which every estimator takes)."""
     if configured is not None:
         return configured
-    tags = getattr(estimator, "__sklearn_tags__", None)
-    return bool(tags().input_tags.sparse) if tags else False
+    return bool(estimator.__sklearn_tags__().input_tags.sparse)
 
 
 def default_preprocessing(numeric: list[str], categorical: list[str], sparse: bool) -> Any:

@@ -80,15 +80,15 @@ def _ping(port: int) -> bool:
 
 @contextmanager
 def model_server(
-    model_uri: str, env: Mapping[str, str] | None = None
+    model_uri: str, env: Mapping[str, str] | None = None, cwd: Path | None = None
 ) -> Iterator[tuple[ModelServer, float]]:
     """`mlflow models serve` for the model on 127.0.0.1; yields it and its start-up seconds.
 
     MLflow 3.17's scoring server loads every scikit-learn model, skops files included, only
     with MLFLOW_ALLOW_PICKLE_DESERIALIZATION=true. It is set for this child process alone,
     and only after the caller verified the model files' fingerprint. `env` replaces the
-    inherited environment (os.environ by default).
-    """
+    inherited environment (os.environ by default); `cwd`, the working directory (the
+    server's app is imported with it on sys.path)."""
     port = _free_port()
     bin_dir = Path(sys.executable).parent
     env = {
@@ -112,7 +112,12 @@ def model_server(
     with tempfile.TemporaryFile() as log:
         started = time.monotonic()
         process = subprocess.Popen(
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            env=env,
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         try:
             while not _ping(port):

@@ -151,7 +151,13 @@ def copy_project(source_root: Path, destination: Path) -> Project:
 
 
 # The slow tests that take minutes, after the workflow runs (measured with --durations).
-LONGEST = ("test_every_estimator", "test_champion_store", "test_tracking_server", "test_fork")
+LONGEST = (
+    "test_every_estimator",
+    "test_champion_store",
+    "test_tracking_server",
+    "test_fork",
+    "test_own_module_and_library",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
