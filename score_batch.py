@@ -1,7 +1,8 @@
 """Score a CSV file with the champion model: predictions (and class probabilities) beside the input.
 
 The input is checked against the model's signature first; a missing column or a wrong type
-stops with one message per column. The model is loaded with the reviewed skops trust list.
+stops with one message per column. The champion's files are checked against the fingerprint
+recorded at deploy, then loaded with skops and the trust list recorded with them.
 Exit codes: 0 scored, 2 unusable input, config, model or tracking server.
 """
 

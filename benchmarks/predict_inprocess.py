@@ -1,8 +1,8 @@
 """Predict with the champion in this fresh process: the floor that serving is compared with.
 
 Loads the model the way the pipeline does (mlops.registry: download, then skops with the
-reviewed trust list) from $MLFLOW_TRACKING_URI, then times single-row and batch `predict` on
-the same rows the benchmark sends to the server. Prints one JSON line.
+trust list recorded with it) from $MLFLOW_TRACKING_URI, then times single-row and batch
+`predict` on the same rows the benchmark sends to the server. Prints one JSON line.
 """
 
 import argparse

@@ -561,7 +561,8 @@ def render_config(
         "  seed: 42  # split and model randomness",
         "",
         "model:",
-        "  estimator: linear  # linear | random_forest | hist_gradient_boosting",
+        "  estimator: linear  # linear | random_forest | hist_gradient_boosting | an import path"
+        " | project_model",
         f"  params: {_flow(settings['model']['params'])}  # passed to the estimator as they are",
         "",
         f"metrics: {_flow(settings['metrics'])}",

@@ -79,11 +79,12 @@ def shipped_code(root: Path) -> list[Path]:
     return [path] if path is not None else []
 
 
-def _module_names(code_dir: Path) -> list[str]:
+def module_names(paths: list[Path]) -> list[str]:
+    """The import names of shipped modules: a .py file's stem, a package folder's name."""
     return sorted(
-        entry.stem if entry.is_file() else entry.name
-        for entry in code_dir.iterdir()
-        if (entry.is_file() and entry.suffix == ".py") or (entry / "__init__.py").is_file()
+        path.stem if path.is_file() else path.name
+        for path in paths
+        if (path.is_file() and path.suffix == ".py") or (path / "__init__.py").is_file()
     )
 
 
@@ -96,7 +97,7 @@ def shipped_code_on_path(model_dir: Path, code: str | None) -> Iterator[None]:
     if code_dir is None or not code_dir.is_dir():
         yield
         return
-    _forget(_module_names(code_dir))
+    _forget(module_names(list(code_dir.iterdir())))
     entry, writes_bytecode = str(code_dir), sys.dont_write_bytecode
     sys.path.insert(0, entry)
     sys.dont_write_bytecode = True

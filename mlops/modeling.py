@@ -68,10 +68,11 @@ def import_class(path: str, root: Path) -> type:
         import_project_module(root)
     try:
         module = importlib.import_module(module_name)
-    except ImportError as error:
+    except Exception as error:  # ImportError, or a library that fails as it loads (OSError)
         raise ValueError(
-            f"model.estimator: {path!r} does not import ({error}); add its distribution to "
-            "requirements.in, then make lock and make install"
+            f"model.estimator: {path!r} does not import ({type(error).__name__}: {error}); a "
+            "library the template does not install goes into requirements.in, then make lock "
+            "and make install"
         ) from None
     found = getattr(module, name, None)
     if not inspect.isclass(found):

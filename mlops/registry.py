@@ -36,6 +36,18 @@ def download_model(model_uri: str, destination: Path | None = None) -> Path:
     return local
 
 
+def download_deployed(version: ModelVersion, destination: Path) -> Path:
+    """A registered version's files, refused unless they are the ones recorded at deploy
+    (tag model.sha256): the trust list in them is what loads them."""
+    model_dir = download_model(f"models:/{version.name}/{version.version}", destination)
+    if directory_sha256(model_dir) != version.tags.get("model.sha256"):
+        raise PipelineError(
+            f"{version.name} version {version.version}: model files differ from the ones "
+            "recorded at deploy (tag model.sha256)"
+        )
+    return model_dir
+
+
 def directory_sha256(directory: Path) -> str:
     """One fingerprint for every file of a model directory (names and contents)."""
     digest = hashlib.sha256()

@@ -210,17 +210,29 @@ def score_csv(config: Any, path: Path, output: Path | None, model_uri: str | Non
     predictions (and class probabilities) to `output` (default: <input>.predictions.csv)."""
     import tempfile
 
+    from mlflow.tracking import MlflowClient
+
     from mlops.data import load_dataset
-    from mlops.registry import download_model, load_sklearn_model
+    from mlops.registry import (
+        champion_version,
+        download_deployed,
+        download_model,
+        load_sklearn_model,
+    )
     from mlops.tracking import configure_tracking, tracking_errors
 
-    model_uri = model_uri or (
-        f"models:/{config.mlflow.registered_model}@{config.mlflow.champion_alias}"
-    )
+    name, alias = config.mlflow.registered_model, config.mlflow.champion_alias
     frame = load_dataset(path, config.data.max_file_mb)
     uri = configure_tracking(config)
     with tracking_errors(uri), tempfile.TemporaryDirectory() as scratch:
-        model_dir = download_model(model_uri, Path(scratch))
+        if model_uri is None:  # the champion: only the files that were deployed
+            version = champion_version(MlflowClient(), name, alias)
+            if version is None:
+                raise PipelineError(f"{name} has no @{alias} yet; run the pipeline first")
+            model_uri = f"models:/{name}@{alias}"
+            model_dir = download_deployed(version, Path(scratch))
+        else:
+            model_dir = download_model(model_uri, Path(scratch))
         model = load_sklearn_model(model_dir)
         features = model_inputs(frame, model_dir, f"{path} for {model_uri}")
     scored = frame.copy()

@@ -267,8 +267,11 @@ def test_adapt_replaces_a_draft_refuses_an_edited_one_and_validates(
     assert refused.returncode == 2 and "already adapted" in refused.stderr
     assert "FORCE=1" in refused.stderr and "Traceback" not in refused.stderr
     assert "seed: 1" in (root / "config.yaml").read_text()
+    own_model = root / "project_model.py"  # a fork's own module: never drafted nor replaced
+    own_model.write_text("def build_estimator(settings):\n    raise NotImplementedError\n")
     forced = adapt(root, "--data", f"data/{csv}", "--target", target, "--force")
     assert forced.returncode == 0 and "seed: 42" in (root / "config.yaml").read_text()
+    assert own_model.read_text().startswith("def build_estimator(settings):")
 
     resuite = adapt(root, "--suite-only")
     assert resuite.returncode == 0 and "wrote gx/expectations/" in resuite.stdout

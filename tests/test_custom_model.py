@@ -17,7 +17,7 @@ import yaml
 from mlops.bundle import serving_dockerfile, system_packages
 from mlops.config import load_config
 from mlops.errors import PipelineError
-from mlops.model_code import pinned_requirements, unshippable_types
+from mlops.model_code import pinned_requirements, shipped_code, unshippable_types
 from mlops.modeling import REVIEWED_TYPES, ModelSettings, build_model
 from mlops.registry import check_skops_safe, download_model, load_sklearn_model
 from mlops.scoring import same_values
@@ -214,6 +214,19 @@ def test_each_project_is_built_from_its_own_module(tmp_path):
     assert type(build_model(settings("classification"), "project_model", None, first)).__name__
     whole = build_model(settings("classification"), "project_model", None, second)
     assert type(whole.steps[-1][1]).__name__ == "DummyClassifier"
+
+
+def test_a_package_serves_too_but_not_both_forms_at_once(tmp_path):
+    package = tmp_path / "project_model"
+    package.mkdir()
+    (package / "__init__.py").write_text("from project_model.factories import build_estimator\n")
+    (package / "factories.py").write_text(WRAPPED)
+    model = build_model(settings("classification"), "project_model", None, tmp_path)
+    assert type(model.named_steps["estimator"]).__name__ == "LogisticRegression"
+    assert shipped_code(tmp_path) == [package]
+    project_module(tmp_path, WRAPPED)
+    with pytest.raises(ValueError, match="both project_model.py and project_model/ are in"):
+        shipped_code(tmp_path)
 
 
 @pytest.mark.parametrize(

@@ -37,6 +37,7 @@ from mlops.registry import (
     PREVIOUS_CHAMPION_TAG,
     champion_version,
     directory_sha256,
+    download_deployed,
     download_model,
     load_sklearn_model,
 )
@@ -304,14 +305,13 @@ def rollback(config: Config, to_version: str | None, reason: str) -> Deployed:
             github_summary(f"## Rollback\n`@{alias}` already points to version {to_version}.")
             return Deployed(None, message)
         # The same check as a deploy: the files must be the ones recorded when it was promoted.
-        recorded = client.get_model_version(name, to_version).tags.get("model.sha256")
         with tempfile.TemporaryDirectory() as scratch:
-            model_dir = download_model(f"models:/{name}/{to_version}", Path(scratch))
-            if directory_sha256(model_dir) != recorded:
-                raise Refused(
-                    f"{name} version {to_version}: model files differ from the ones recorded "
-                    "at deploy (tag model.sha256)"
+            try:
+                model_dir = download_deployed(
+                    client.get_model_version(name, to_version), Path(scratch)
                 )
+            except PipelineError as error:
+                raise Refused(str(error)) from None
             load_sklearn_model(model_dir)
         client.set_registered_model_alias(name, alias, to_version)
         if current is not None:

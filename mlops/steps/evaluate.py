@@ -48,6 +48,7 @@ from mlops.handoff import (
 from mlops.registry import (
     champion_version,
     directory_sha256,
+    download_deployed,
     download_model,
     load_sklearn_model,
     metric_history,
@@ -158,15 +159,9 @@ def _score_champion(
     if version is None:
         return None, None, []
     about = {"version": str(version.version), "run_id": version.run_id}
-    uri = f"models:/{config.mlflow.registered_model}/{version.version}"
     try:
         with tempfile.TemporaryDirectory() as scratch:
-            model_dir = download_model(uri, Path(scratch))
-            # Its recorded trust list loads it: only the files that were deployed.
-            if directory_sha256(model_dir) != version.tags.get("model.sha256"):
-                raise PipelineError(
-                    "its files differ from the ones recorded at deploy (tag model.sha256)"
-                )
+            model_dir = download_deployed(version, Path(scratch))
             model = load_sklearn_model(model_dir)
             x_test = model_inputs(holdout_rows, model_dir, str(config.data_path))
         scores = score(

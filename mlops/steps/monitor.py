@@ -26,7 +26,7 @@ from mlops.drift import PROFILE_FILE, category_labels, compare
 from mlops.errors import PipelineError
 from mlops.handoff import github_output, github_run_url, github_summary, outputs_dir, write_json
 from mlops.markdown import cell
-from mlops.registry import champion_version, directory_sha256, download_model, load_sklearn_model
+from mlops.registry import champion_version, download_deployed, load_sklearn_model
 from mlops.scoring import model_inputs, prediction_scores
 from mlops.tracking import configure_tracking, tracking_errors
 
@@ -107,12 +107,7 @@ def _champion(config: Config, client: MlflowClient, scratch: Path) -> tuple[Any,
             f"{name} has no @{alias} yet: nothing to monitor; run the pipeline first (on "
             "GitHub, the champion comes from the release store: make restore-champion)"
         )
-    model_dir = download_model(f"models:/{name}/{version.version}", scratch / "model")
-    if directory_sha256(model_dir) != version.tags.get("model.sha256"):
-        raise PipelineError(
-            f"{name} version {version.version}: model files differ from the ones recorded at "
-            "deploy (tag model.sha256)"
-        )
+    model_dir = download_deployed(version, scratch / "model")
     profile_path = model_dir / PROFILE_FILE
     if not profile_path.is_file():
         raise PipelineError(

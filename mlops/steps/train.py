@@ -24,7 +24,7 @@ from mlops.config import Config, config_sha256
 from mlops.data import Split, file_sha256, holdout_split, load_dataset, rows_sha256, schema_sample
 from mlops.errors import PipelineError
 from mlops.handoff import TRAINING_FILE, github_output, outputs_dir, write_json
-from mlops.model_code import PROJECT_MODULE, pinned_requirements, shipped_code
+from mlops.model_code import module_names, pinned_requirements, shipped_code
 from mlops.modeling import REVIEWED_TYPES
 from mlops.registry import check_skops_safe
 from mlops.scoring import NUMERIC_FEATURES, model_signature
@@ -159,7 +159,7 @@ def train(config: Config, frame: pd.DataFrame | None = None) -> Trained:
     trusted = sorted({*REVIEWED_TYPES, *config.model.trusted_types})
     code = shipped_code(config.root)
     stored_types = check_skops_safe(  # before any run exists
-        pipeline, trusted, [PROJECT_MODULE] if code else [], config.file.name
+        pipeline, trusted, module_names(code), config.file.name
     )
     requirements = pinned_requirements(MODEL_REQUIREMENTS, stored_types, code)
 

@@ -218,7 +218,14 @@ def test_code_owners_guard_the_gate_and_the_workflows():
         if line.strip() and not line.startswith("#"):
             pattern, *names = line.split()
             owners[pattern] = names
-    for path in ("/config.yaml", "/.github/", "/mlops/gate.py"):
+    guarded = (
+        "/config.yaml",
+        "/project_model.py",
+        "/project_model/",
+        "/.github/",
+        "/mlops/gate.py",
+    )
+    for path in guarded:
         assert owners.get(path), f"CODEOWNERS names no owner for {path}"
     names = {name for names in owners.values() for name in names}
     assert all(re.fullmatch(r"@[\w.-]+(/[\w.-]+)?|[^@\s]+@[^@\s]+", n) for n in names), names
