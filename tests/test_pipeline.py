@@ -162,6 +162,21 @@ def test_retrained_model_is_compared_with_champion_and_promoted(deployed, tmp_pa
     assert evaluation["champion"]["metrics"]["roc_auc"] is not None, evaluation["reasons"]
 
 
+def test_a_champion_whose_files_changed_is_not_scored_and_nothing_deploys(deployed, tmp_path):
+    """The trust list inside a model's files loads it: evaluation loads the champion only
+    when its files are the ones recorded at deploy."""
+    project = copy_of(deployed, tmp_path)
+    (mlmodel,) = project.root.glob("mlartifacts/**/MLmodel")  # the champion's, before retraining
+    mlmodel.write_text(mlmodel.read_text() + "# edited after deploy\n")
+    run_ok(project, "train_model.py")
+    run_ok(project, "evaluate_model.py")
+    evaluation = json.loads((project.outputs / "evaluation.json").read_text())
+    assert evaluation["decision"] == "rejected"
+    assert "model files differ from the ones recorded at deploy" in evaluation["reasons"][0]
+    refused = project.run("deploy_model.py")
+    assert refused.returncode == 3 and "the gate did not pass" in refused.stderr
+
+
 def test_evaluation_reports_paired_intervals_reproducibly(deployed, tmp_path):
     project = copy_of(deployed, tmp_path)
     run_ok(project, "train_model.py")
