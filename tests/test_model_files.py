@@ -92,28 +92,25 @@ def test_a_class_no_server_could_import_is_refused_before_saving(tmp_path, monke
     monkeypatch.delitem(sys.modules, "helpers")
 
 
-def test_loader_uses_the_trust_list_recorded_with_the_model(tmp_path):
-    """A model trained under a config that trusted more still loads: its own list decides."""
+def saved_with_a_type_of_its_own(path):
+    """A model holding `_operator.neg`, saved with a trust list that names it."""
     model = make_pipeline(FunctionTransformer(operator.neg), LogisticRegression()).fit(X[["a"]], Y)
     mlflow_sklearn.save_model(
-        model,
-        tmp_path / "m",
-        serialization_format="skops",
-        skops_trusted_types=[*TRUSTED, "_operator.neg"],
+        model, path, serialization_format="skops", skops_trusted_types=[*TRUSTED, "_operator.neg"]
     )
+    return model
+
+
+def test_loader_uses_the_trust_list_recorded_with_the_model(tmp_path):
+    """A model trained under a config that trusted more still loads: its own list decides."""
+    model = saved_with_a_type_of_its_own(tmp_path / "m")
     assert np.array_equal(
         load_sklearn_model(tmp_path / "m").predict(X[["a"]]), model.predict(X[["a"]])
     )
 
 
 def test_a_model_file_holding_more_than_its_recorded_list_is_refused(tmp_path):
-    model = make_pipeline(FunctionTransformer(operator.neg), LogisticRegression()).fit(X[["a"]], Y)
-    mlflow_sklearn.save_model(
-        model,
-        tmp_path / "m",
-        serialization_format="skops",
-        skops_trusted_types=[*TRUSTED, "_operator.neg"],
-    )
+    saved_with_a_type_of_its_own(tmp_path / "m")
     mlmodel = tmp_path / "m" / "MLmodel"
     mlmodel.write_text(mlmodel.read_text().replace("- _operator.neg\n", ""))
     with pytest.raises(
