@@ -119,16 +119,10 @@ def _log_reference_profile(config: Config, split: Split, pipeline: Any, model_id
         mlflow.log_artifact(str(path), "monitoring")
 
 
-def _final_step(model: Any) -> str:
-    """The class name of the estimator at the end of a pipeline (or of the model itself)."""
+def _final_estimator(model: Any) -> Any:
+    """The estimator at the end of a pipeline (or the model itself)."""
     steps = getattr(model, "steps", None)
-    return type(steps[-1][1] if steps else model).__name__
-
-
-def _estimator_params(model: Any) -> dict[str, Any]:
-    """The final estimator's parameters, as the run records them (`model.<name>`)."""
-    steps = getattr(model, "steps", None)
-    return (steps[-1][1] if steps else model).get_params(deep=False)
+    return steps[-1][1] if steps else model
 
 
 def _first_line(error: Exception) -> str:
@@ -151,7 +145,8 @@ def train(config: Config, frame: pd.DataFrame | None = None) -> Trained:
         pipeline.fit(split.x_train, split.y_train)
     except Exception as error:  # the estimator's library or the project's code: one line
         raise PipelineError(
-            f"model: {config.model.estimator} ({_final_step(pipeline)}) could not be fitted on "
+            f"model: {config.model.estimator} ({type(_final_estimator(pipeline)).__name__}) "
+            "could not be fitted on "
             f"{config.data_path.name} with model.params {config.model.params}: "
             f"{type(error).__name__}: {_first_line(error)}"
         ) from None
@@ -184,7 +179,10 @@ def train(config: Config, frame: pd.DataFrame | None = None) -> Trained:
                 "split.test_fraction": config.split.test_fraction,
                 "split.seed": config.split.seed,
                 "model.estimator": config.model.estimator,
-                **{f"model.{k}": v for k, v in _estimator_params(pipeline).items()},
+                **{
+                    f"model.{k}": v
+                    for k, v in _final_estimator(pipeline).get_params(deep=False).items()
+                },
             }
         )
         digests = _log_datasets(config, run.info.run_id, frame, split, data_sha256)
