@@ -126,23 +126,34 @@ def _top_level(module: str) -> str:
     return module.split(".")[0]
 
 
-def unshippable_types(type_names: list[str], shipped: list[str]) -> dict[str, str]:
-    """{type: where its module was loaded from} for types a server could not import: neither
-    from a shipped module, nor the standard library, nor an installed distribution (a helper
-    module beside config.yaml, or the template's own mlops package)."""
+def unshippable(names: list[str], shipped: list[str]) -> dict[str, str]:
+    """{name: where this process imports it from} for dotted names (types, modules) that come
+    from neither a shipped module, nor the standard library, nor an installed distribution,
+    so a model server would not have them: a helper module beside config.yaml, the template's
+    own mlops package. A name that does not import here either (an optional dependency
+    behind a try) is left out."""
     distributions = packages_distributions()
     problems = {}
-    for name in type_names:
+    for name in names:
         top = _top_level(name)
         if top in shipped or top in sys.builtin_module_names or top in sys.stdlib_module_names:
             continue
-        if top not in distributions:
-            origin = getattr(sys.modules.get(top), "__file__", None) or "an unknown location"
-            problems[name] = origin
+        if top in distributions:
+            continue
+        origin = getattr(sys.modules.get(top), "__file__", None)
+        if origin is None:
+            try:
+                spec = importlib.util.find_spec(top)
+            except (ImportError, ValueError):
+                spec = None
+            if spec is None:
+                continue
+            origin = spec.origin
+        problems[name] = origin or "an unknown location"
     return problems
 
 
-def _imported_names(path: Path) -> set[str]:
+def imported_names(path: Path) -> set[str]:
     """Top-level names of the absolute imports in a Python file or every file of a package."""
     files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
     names = set()
@@ -164,7 +175,7 @@ def pinned_requirements(
     distributions = packages_distributions()
     modules = {_top_level(name) for name in type_names}
     for path in code:
-        modules |= _imported_names(path)
+        modules |= imported_names(path)
     names = list(base)
     for module in sorted(modules):
         for distribution in distributions.get(module, []):

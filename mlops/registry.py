@@ -16,7 +16,7 @@ from mlops.model_code import (
     PROJECT_MODULE,
     missing_modules,
     shipped_code_on_path,
-    unshippable_types,
+    unshippable,
 )
 from mlops.modeling import REVIEWED_TYPES
 
@@ -128,9 +128,9 @@ def check_skops_safe(
             "(what loading it runs: docs/security.md#model-files) and, once reviewed, list "
             "it under model.trusted_types"
         )
-    unshippable = unshippable_types(needed, shipped)
-    if unshippable:
-        where = "; ".join(f"{name} from {origin}" for name, origin in unshippable.items())
+    missing = unshippable(needed, shipped)
+    if missing:
+        where = "; ".join(f"{name} from {origin}" for name, origin in missing.items())
         raise PipelineError(
             f"the fitted model holds classes a model server could not import: {where}; "
             f"nothing was saved. Put them in {PROJECT_MODULE}.py (or the {PROJECT_MODULE}/ "

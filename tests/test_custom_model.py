@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 from mlops.bundle import serving_dockerfile, system_packages
 from mlops.config import load_config
 from mlops.errors import PipelineError
-from mlops.model_code import pinned_requirements, shipped_code, unshippable_types
+from mlops.model_code import imported_names, pinned_requirements, shipped_code, unshippable
 from mlops.modeling import REVIEWED_TYPES, ModelSettings, build_model
 from mlops.registry import check_skops_safe, download_model
 from mlops.scoring import same_values
@@ -296,19 +296,17 @@ def test_requirements_add_each_library_pinned_once(tmp_path):
     ]
 
 
-def test_types_a_server_could_not_import_are_named_with_their_origin():
-    found = unshippable_types(
-        [
-            "lightgbm.basic.Booster",
-            "builtins.bytearray",
-            "collections.OrderedDict",
-            "project_model.Ratios",
-            "mlops.config.Config",
-        ],
-        ["project_model"],
+def test_what_a_server_could_not_import_is_named_with_its_origin(tmp_path):
+    module = project_module(
+        tmp_path,
+        "import collections, lightgbm, mlops.config, project_model.helpers\n"
+        "try:\n    import no_such_optional_library\nexcept ImportError:\n    pass\n",
     )
-    assert list(found) == ["mlops.config.Config"]
-    assert found["mlops.config.Config"].endswith(str(Path("mlops", "__init__.py")))
+    names = sorted(imported_names(module / "project_model.py"))
+    types = ["lightgbm.basic.Booster", "builtins.bytearray", "project_model.Ratios"]
+    found = unshippable([*types, *names, "mlops.config.Config"], ["project_model"])
+    assert list(found) == ["mlops", "mlops.config.Config"]
+    assert found["mlops"].endswith(str(Path("mlops", "__init__.py")))
 
 
 def test_dockerfile_installs_the_system_packages_of_the_model_libraries():
@@ -490,8 +488,13 @@ def test_own_module_and_library_through_deploy_the_bundle_and_serving(tmp_path):
             "error: config.yaml: invalid configuration:\n  model.estimator: "
             "project_model.build_pipeline() raised RuntimeError: no GPU here",
         ),
+        (
+            {},
+            FIXTURE_MODULE.read_text() + "from mlops.metrics import METRICS\n",
+            "error: project_model.py imports mlops (from ",
+        ),
     ],
-    ids=["untrusted-type", "bad-library-parameter", "factory-raises"],
+    ids=["untrusted-type", "bad-library-parameter", "factory-raises", "local-import"],
 )
 def test_training_mistakes_stop_before_anything_is_logged(tmp_path, model, module, expected):
     project = with_custom_model(make_project(tmp_path, REGRESSION), **model)

@@ -24,7 +24,13 @@ from mlops.config import Config, config_sha256
 from mlops.data import Split, file_sha256, holdout_split, load_dataset, rows_sha256, schema_sample
 from mlops.errors import PipelineError
 from mlops.handoff import TRAINING_FILE, github_output, outputs_dir, write_json
-from mlops.model_code import module_names, pinned_requirements, shipped_code
+from mlops.model_code import (
+    imported_names,
+    module_names,
+    pinned_requirements,
+    shipped_code,
+    unshippable,
+)
 from mlops.modeling import REVIEWED_TYPES
 from mlops.registry import check_skops_safe
 from mlops.scoring import NUMERIC_FEATURES, model_signature
@@ -153,6 +159,15 @@ def train(config: Config, frame: pd.DataFrame | None = None) -> Trained:
     fit_seconds = time.perf_counter() - started
     trusted = sorted({*REVIEWED_TYPES, *config.model.trusted_types})
     code = shipped_code(config.root)
+    for path in code:
+        local = unshippable(sorted(imported_names(path)), module_names(code))
+        if local:
+            where = "; ".join(f"{name} (from {origin})" for name, origin in local.items())
+            raise PipelineError(
+                f"{path.name} imports {where}, which a model server would not have: only "
+                f"{path.name} travels with the model; move that code into it, or install it "
+                "as a package (requirements.in)"
+            )
     stored_types = check_skops_safe(  # before any run exists
         pipeline, trusted, module_names(code), config.file.name
     )
