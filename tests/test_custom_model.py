@@ -410,6 +410,8 @@ def check_bundle_serves_alone(project: Project, scratch: Path) -> None:
     assert "apt-get install -y --no-install-recommends nginx libgomp1" in dockerfile
     assert "COPY model_dir /opt/ml/model" in dockerfile
     assert (bundle / "model_dir" / "code" / "project_model.py").is_file()
+    pinned = f"lightgbm=={version('lightgbm')}"
+    assert pinned in (bundle / "model_dir" / "requirements.txt").read_text().splitlines()
     elsewhere = scratch / "elsewhere"
     elsewhere.mkdir()
     env = {k: v for k, v in clean_env(**ALLOW_LOADING).items() if k != "PYTHONPATH"}
