@@ -20,6 +20,8 @@ from importlib.metadata import packages_distributions, version
 from pathlib import Path
 from types import ModuleType
 
+from mlops.errors import PipelineError
+
 PROJECT_MODULE = "project_model"
 
 
@@ -151,6 +153,19 @@ def unshippable(names: list[str], shipped: list[str]) -> dict[str, str]:
             origin = spec.origin
         problems[name] = origin or "an unknown location"
     return problems
+
+
+def refuse_unshippable(what: str, names: list[str], shipped: list[str]) -> None:
+    """Stop training when `names` (what the model holds, or what the shipped code imports,
+    as `what` says) include one a model server could not import."""
+    found = unshippable(names, shipped)
+    if found:
+        where = "; ".join(f"{name} (from {origin})" for name, origin in found.items())
+        raise PipelineError(
+            f"{what} {where}, which a model server could not import; nothing was saved. "
+            f"Keep that code in {PROJECT_MODULE}.py (or the {PROJECT_MODULE}/ package), "
+            "which travels with the model, or install it as a package (requirements.in)"
+        )
 
 
 def imported_names(path: Path) -> set[str]:

@@ -15,8 +15,8 @@ from mlops.errors import PipelineError
 from mlops.model_code import (
     PROJECT_MODULE,
     missing_modules,
+    refuse_unshippable,
     shipped_code_on_path,
-    unshippable,
 )
 from mlops.modeling import REVIEWED_TYPES
 
@@ -128,14 +128,7 @@ def check_skops_safe(
             "(what loading it runs: docs/security.md#model-files) and, once reviewed, list "
             "it under model.trusted_types"
         )
-    missing = unshippable(needed, shipped)
-    if missing:
-        where = "; ".join(f"{name} from {origin}" for name, origin in missing.items())
-        raise PipelineError(
-            f"the fitted model holds classes a model server could not import: {where}; "
-            f"nothing was saved. Put them in {PROJECT_MODULE}.py (or the {PROJECT_MODULE}/ "
-            "package), which travels with the model, or install them as a package"
-        )
+    refuse_unshippable("the fitted model holds", needed, shipped)
     try:
         skops.io.loads(data, trusted=trusted)
     except Exception as error:  # skops or the library's loader, in its words

@@ -28,8 +28,8 @@ from mlops.model_code import (
     imported_names,
     module_names,
     pinned_requirements,
+    refuse_unshippable,
     shipped_code,
-    unshippable,
 )
 from mlops.modeling import REVIEWED_TYPES
 from mlops.registry import check_skops_safe
@@ -160,14 +160,7 @@ def train(config: Config, frame: pd.DataFrame | None = None) -> Trained:
     trusted = sorted({*REVIEWED_TYPES, *config.model.trusted_types})
     code = shipped_code(config.root)
     for path in code:
-        local = unshippable(sorted(imported_names(path)), module_names(code))
-        if local:
-            where = "; ".join(f"{name} (from {origin})" for name, origin in local.items())
-            raise PipelineError(
-                f"{path.name} imports {where}, which a model server would not have: only "
-                f"{path.name} travels with the model; move that code into it, or install it "
-                "as a package (requirements.in)"
-            )
+        refuse_unshippable(f"{path.name} imports", sorted(imported_names(path)), module_names(code))
     stored_types = check_skops_safe(  # before any run exists
         pipeline, trusted, module_names(code), config.file.name
     )
