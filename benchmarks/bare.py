@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pandas as pd  # noqa: E402
 
 from mlops.config import load_config  # noqa: E402
-from mlops.data import holdout_split  # noqa: E402
 from mlops.scoring import score  # noqa: E402
+from mlops.splits import holdout_split  # noqa: E402
 
 
 def main() -> None:

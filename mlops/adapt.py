@@ -22,6 +22,7 @@ import yaml
 from mlops.config import GateSection, MonitoringSection
 from mlops.errors import PipelineError
 from mlops.metrics import METRICS, Task
+from mlops.splits import cross_validation_folds, parse_times
 
 # A string column with more distinct values than this share of its rows (and at least
 # FREE_TEXT_MIN_LEVELS of them) reads like free text or an identifier, not a category.
@@ -31,6 +32,8 @@ FREE_TEXT_MIN_LEVELS = 100
 FEW_VALUES = 10
 # Numbers beyond this overflow when squared (scaling computes a variance).
 LARGEST_MAGNITUDE = 1e150
+# Distinct times a column of dates needs to order the rows by: two time-ordered folds.
+MIN_TIMES = 3
 POSITIVE_LABELS = ("1", "yes", "y", "true", "t", "positive", "pos")
 BASELINE_MAX_ROWS = 20_000
 BASELINE_FOLDS = 5  # fewer when a class (or the table) is too small for five
@@ -55,7 +58,7 @@ class ColumnProfile:
     dtype: str  # as pandas reads it from the CSV: int64, float64, str, bool
     missing: int
     distinct: int
-    kind: str  # numeric | categorical | target | left out
+    kind: str  # numeric | categorical | target | time | group | left out
     minimum: float | None = None
     maximum: float | None = None
     levels: list[Any] = field(default_factory=list)
@@ -76,6 +79,24 @@ class Profile:
 
     def of_kind(self, kind: str) -> list[str]:
         return [c.name for c in self.columns if c.kind == kind]
+
+    @property
+    def time_column(self) -> str | None:
+        """The column the drafted split orders rows by (split.time_column), if any."""
+        return next(iter(self.of_kind("time")), None)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The drafted linear model's cross-validated scores: each reported metric's mean and
+    standard deviation over `folds` folds, time-ordered when the draft splits by time."""
+
+    metrics: dict[str, tuple[float, float]]
+    folds: int
+    time_ordered: bool = False
+
+    def describe_folds(self) -> str:
+        return f"{self.folds} {'time-ordered ' if self.time_ordered else ''}folds"
 
 
 def _is_numeric(values: pd.Series) -> bool:
@@ -120,14 +141,39 @@ def _unusable_numbers(values: pd.Series) -> str | None:
     return None
 
 
+def _as_time(values: pd.Series) -> tuple[str, str] | None:
+    """("time", why) for text that reads as dates and times (mlops/splits.py), ("left out",
+    why) for dates the rows cannot be ordered by; None for anything else: numbers are never
+    taken for dates, nor is text with a value that reads as none."""
+    if _is_numeric(values):
+        return None
+    try:
+        times = parse_times(values)
+    except ValueError:
+        return None
+    missing = int(values.isna().sum())
+    if missing:
+        return "left out", (
+            f"dates, empty in {missing} row(s): to order the rows by them "
+            "(split.time_column), every row needs one"
+        )
+    if times.nunique() < MIN_TIMES:
+        return "left out", f"dates, {times.nunique()} distinct: too few to order the rows by"
+    return "time", "dates: split.time_column, the most recent rows are held out"
+
+
 def _infer_kind(values: pd.Series, rows: int) -> tuple[str, str]:
-    """(numeric | categorical | left out, why) for a feature column, from its values alone."""
+    """(numeric | categorical | time | left out, why) for a column other than the target,
+    from its values alone."""
     missing = int(values.isna().sum())
     distinct = int(values.nunique(dropna=True))
     if distinct == 0:
         return "left out", "empty: no values at all"
     if distinct == 1:
         return "left out", "constant: one value in every row"
+    time = _as_time(values)
+    if time:
+        return time
     if _is_numeric(values):
         unusable = _unusable_numbers(values)
         if unusable:
@@ -224,11 +270,16 @@ def profile_frame(
         if positive_class is not None:
             raise PipelineError("POSITIVE is for classification; regression has no positive class")
         target_profile = column_profile(target, values, "target", task=task)
-    folds = _baseline_folds(path, values, target, task)
     rows = len(frame)
-    kinds = kinds or {
-        name: _infer_kind(frame[name], rows) for name in frame.columns if name != target
-    }
+    kinds = kinds or _one_time_column(
+        {name: _infer_kind(frame[name], rows) for name in frame.columns if name != target}
+    )
+    time_column = next((name for name, (kind, _) in kinds.items() if kind == "time"), None)
+    try:
+        times = parse_times(frame[time_column]) if time_column else None
+    except ValueError as error:  # a config's time column (make suite)
+        raise PipelineError(f"{path}: split.time_column {time_column!r}: {error}") from None
+    folds = _baseline_folds(path, values, target, task, times)
     for name in frame.columns:
         numeric = kinds[name][0] == "numeric" if name != target else task == "regression"
         unusable = _unusable_numbers(frame[name]) if numeric and _is_numeric(frame[name]) else None
@@ -255,24 +306,43 @@ def profile_frame(
     )
 
 
-def _baseline_folds(path: Path, target: pd.Series, name: str, task: Task) -> int:
+def _one_time_column(kinds: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    """The first column of dates orders the rows; any other is left out, named as the
+    alternative."""
+    dates = [name for name, (kind, _) in kinds.items() if kind == "time"]
+    for other in dates[1:]:
+        kinds[other] = (
+            "left out",
+            f"dates too: set split.time_column to it if it, not {dates[0]!r}, orders the rows",
+        )
+    return kinds
+
+
+def _baseline_folds(
+    path: Path, target: pd.Series, name: str, task: Task, times: pd.Series | None
+) -> int:
     """As many cross-validation folds as the rows allow, up to BASELINE_FOLDS: every fold
     holds out a row of each class (classification) or two rows (regression), in two folds
-    at least; a smaller table is refused."""
+    at least; a smaller table is refused. Time-ordered folds need one distinct time more
+    than their number (the first period only trains)."""
     if task == "classification":
         counts = target.astype("string").value_counts()
         if counts.min() < 2:
             raise PipelineError(
                 f"{path}: the target {name!r} has {int(counts.min())} row of class "
-                f"{counts.idxmin()!r}; each class needs at least 2 (the held-out split and "
-                "the baseline's folds are stratified)"
+                f"{counts.idxmin()!r}; each class needs at least 2 (one on each side of the "
+                "held-out split)"
             )
+        if times is not None:
+            return min(BASELINE_FOLDS, times.nunique() - 1)
         return min(BASELINE_FOLDS, int(counts.min()))
     if len(target) < 4:
         raise PipelineError(
             f"{path}: {len(target)} rows; regression needs at least 4 to draft from (a "
             "cross-validated baseline holds out two rows per fold)"
         )
+    if times is not None:
+        return min(BASELINE_FOLDS, times.nunique() - 1)
     return min(BASELINE_FOLDS, len(target) // 2)
 
 
@@ -498,7 +568,7 @@ def render_config(
     data_path: str,
     suite: str,
     gate: dict[str, Any],
-    baseline: dict[str, tuple[float, float]],
+    baseline: Baseline,
 ) -> str:
     """config.yaml for the profile, with comments that say what each key does."""
     task = profile.task
@@ -514,7 +584,11 @@ def render_config(
             "expectation_suite": suite,
             "max_file_mb": 500,
         },
-        "split": {"test_fraction": 0.2, "seed": 42},
+        "split": {
+            "test_fraction": 0.2,
+            "seed": 42,
+            **({"time_column": profile.time_column} if profile.time_column else {}),
+        },
         "model": {"estimator": "linear", "params": DEFAULT_PARAMS[task]},
         "metrics": REPORTED[task],
         "gate": gate,
@@ -526,9 +600,15 @@ def render_config(
     }
     left_out = [c for c in profile.columns if c.kind == "left out"]
     baseline_note = ", ".join(
-        f"{metric} {baseline[metric][0]:.3f} ± {baseline[metric][1]:.3f}" for metric in GATED[task]
+        f"{metric} {baseline.metrics[metric][0]:.3f} ± {baseline.metrics[metric][1]:.3f}"
+        for metric in GATED[task]
     )
     data = settings["data"]
+    held_out = ", stratified on the target" if task == "classification" else ""
+    time_line = []
+    if profile.time_column:
+        held_out = ": the most recent rows by time_column"
+        time_line = [f"  time_column: {_flow(profile.time_column)}  # dates or numbers, in order"]
     lines = [
         f"# {DRAFT_MARK} from {data_path}; fingerprint {config_fingerprint(settings)}",
         "# Review every value below, then commit. Once you change a setting, `make adapt`",
@@ -556,9 +636,9 @@ def render_config(
         "  max_file_mb: 500  # refuse larger files before reading them",
         "",
         "split:",
-        "  test_fraction: 0.2  # held-out share"
-        + (", stratified on the target" if task == "classification" else ""),
+        f"  test_fraction: 0.2  # held-out share{held_out}",
         "  seed: 42  # split and model randomness",
+        *time_line,
         "",
         "model:",
         "  estimator: linear  # linear | random_forest | hist_gradient_boosting | an import path"
@@ -568,7 +648,7 @@ def render_config(
         f"metrics: {_flow(settings['metrics'])}",
         "",
         "# A starting point from a cross-validated baseline of the linear model:",
-        f"# {baseline_note} (mean ± standard deviation over {profile.baseline_folds} folds).",
+        f"# {baseline_note} (mean ± standard deviation over {baseline.describe_folds()}).",
         "# Thresholds sit two standard deviations below the mean (above, for errors),",
         "# tolerances at one. Set them from what your users need.",
         "gate:",
@@ -605,13 +685,10 @@ def render_config(
 # ---------------------------------------------------------------- baseline
 
 
-def cross_validated_baseline(
-    frame: pd.DataFrame, profile: Profile, seed: int = 42
-) -> dict[str, tuple[float, float]]:
+def cross_validated_baseline(frame: pd.DataFrame, profile: Profile, seed: int = 42) -> Baseline:
     """Mean and standard deviation over folds of each reported metric, for the linear model
-    the drafted config starts with, on at most BASELINE_MAX_ROWS rows."""
-    from sklearn.model_selection import KFold, StratifiedKFold
-
+    the drafted config starts with, on at most BASELINE_MAX_ROWS rows. The folds follow the
+    drafted split (mlops/splits.py): time-ordered by the time column, else shuffled."""
     from mlops.modeling import build_pipeline
     from mlops.scoring import score
 
@@ -619,14 +696,11 @@ def cross_validated_baseline(
     numeric, categorical = profile.of_kind("numeric"), profile.of_kind("categorical")
     x = frame[numeric + categorical].astype({name: "float64" for name in numeric})
     y = frame[profile.target]
-    task = profile.task
-    folds = (
-        StratifiedKFold(profile.baseline_folds, shuffle=True, random_state=seed)
-        if task == "classification"
-        else KFold(profile.baseline_folds, shuffle=True, random_state=seed)
-    )
+    task, time_column = profile.task, profile.time_column
+    times = parse_times(frame[time_column]) if time_column else None
+    folds = cross_validation_folds(y, task, profile.baseline_folds, seed, times)
     per_fold: dict[str, list[float]] = {name: [] for name in REPORTED[task]}
-    for train, test in folds.split(x, y):
+    for train, test in folds:
         model = build_pipeline(
             task, "linear", DEFAULT_PARAMS[task], seed, numeric, categorical
         ).fit(x.iloc[train], y.iloc[train])
@@ -635,10 +709,11 @@ def cross_validated_baseline(
         )
         for name, value in scores.metrics.items():
             per_fold[name].append(value)
-    return {
+    metrics = {
         name: (float(np.nanmean(values)), float(np.nanstd(values)))
         for name, values in per_fold.items()
     }
+    return Baseline(metrics, len(folds), time_ordered=times is not None)
 
 
 def _baseline_sample(frame: pd.DataFrame, profile: Profile, seed: int) -> pd.DataFrame:
@@ -710,7 +785,7 @@ class Draft:
     suite_path: Path
     rules: int
     gate: dict[str, Any] = field(default_factory=dict)
-    baseline: dict[str, tuple[float, float]] = field(default_factory=dict)
+    baseline: Baseline | None = None
 
 
 def _refuse_unless_draft(path: Path, untouched: bool, force: bool) -> None:
@@ -753,7 +828,7 @@ def draft_project(
     previous = _previous_draft_suite(config_path, root)
 
     baseline = cross_validated_baseline(frame, profile)
-    gate = propose_gate(baseline, profile.task)
+    gate = propose_gate(baseline.metrics, profile.task)
     expectations = draft_expectations(profile)
     write_suite(root, suite, expectations, relative, replaces=previous)
     text = render_config(profile, relative, suite, gate, baseline)
@@ -780,6 +855,10 @@ def redraft_suite(config: Any, force: bool = False) -> Draft:
     frame = load_dataset(config.data_path, config.data.max_file_mb)
     data = config.data
     kinds = {name: ("left out", "not in the config's feature lists") for name in frame.columns}
+    # The split's column, when not a feature: checked for its type and for gaps.
+    for kind, name in (("time", config.split.time_column), ("group", config.split.group_column)):
+        if name in frame:
+            kinds[name] = (kind, f"split.{kind}_column")
     kinds.update({name: ("numeric", "") for name in data.numeric_features if name in frame})
     kinds.update({name: ("categorical", "") for name in data.categorical_features if name in frame})
     missing = [name for name in config.features if name not in frame.columns]
@@ -812,9 +891,11 @@ def describe(draft: Draft) -> str:
             f"{column.missing:>8} {column.distinct:>9}  {column.note}"
         )
     if draft.baseline:
-        lines += ["", f"cross-validated baseline (linear model, {profile.baseline_folds} folds): "]
+        folds = draft.baseline.describe_folds()
+        lines += ["", f"cross-validated baseline (linear model, {folds}): "]
         lines += [
-            f"  {name:<10} {mean:.4f} ± {std:.4f}" for name, (mean, std) in draft.baseline.items()
+            f"  {name:<10} {mean:.4f} ± {std:.4f}"
+            for name, (mean, std) in draft.baseline.metrics.items()
         ]
         lines += ["proposed gate (a starting point, not a recommendation):"]
         lines += [f"  threshold {k}: {v}" for k, v in draft.gate["thresholds"].items()]

@@ -66,8 +66,24 @@ class DataSection(_Section):
 
 
 class SplitSection(_Section):
+    """How rows are held out, and folded in any inner cross-validation (mlops/splits.py)."""
+
     test_fraction: float = Field(gt=0, lt=1)
     seed: int = Field(ge=0)
+    # Hold out the most recent rows by this column (dates and times, or numbers).
+    time_column: str | None = Field(default=None, min_length=1)
+    # Keep each group of this column (a customer, a patient) wholly on one side.
+    group_column: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> "SplitSection":
+        if self.time_column and self.group_column:
+            raise ValueError(
+                "time_column and group_column are both set; set one: a "
+                "time-ordered split holds out the most recent rows whatever their group, a "
+                "grouped one holds out whole groups whatever their time"
+            )
+        return self
 
 
 class ModelSection(_Section):
@@ -210,6 +226,15 @@ class Config(_Section):
             raise ValueError(
                 f"metrics {wrong} are not {task} metrics; expected some of {metrics_for(task)}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _split_by_another_column(self) -> "Config":
+        for key in ("time_column", "group_column"):
+            if getattr(self.split, key) == self.data.target:
+                raise ValueError(
+                    f"split.{key} is the target {self.data.target!r}; name another column"
+                )
         return self
 
     @model_validator(mode="after")

@@ -1,4 +1,5 @@
-"""Read the dataset once, split it the same way in every step, and fingerprint it."""
+"""Read the dataset once, take its features and target, sample it, and fingerprint it
+(how the rows are split: mlops/splits.py)."""
 
 import csv
 import functools
@@ -6,10 +7,10 @@ import hashlib
 import math
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from mlops.config import Config
@@ -29,18 +30,6 @@ def _sha256(path: Path, _size: int, _mtime_ns: int) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-@dataclass(frozen=True)
-class Split:
-    """The seeded split every step uses; rows keep their index in the data file, whose
-    every column `frame` holds (a champion may take columns the config no longer lists)."""
-
-    frame: pd.DataFrame
-    x_train: pd.DataFrame
-    x_test: pd.DataFrame
-    y_train: pd.Series
-    y_test: pd.Series
 
 
 DELIMITERS = (";", "\t", "|")
@@ -225,38 +214,28 @@ def split_features_target(frame: pd.DataFrame, config: Config) -> tuple[pd.DataF
     return features, target
 
 
-def holdout_split(frame: pd.DataFrame, config: Config) -> Split:
-    """The training and held-out parts: seeded and identical in every step; stratified on the
-    target for classification, so both parts hold every class in the same proportion."""
-    from sklearn.model_selection import train_test_split
-
-    features, target = split_features_target(frame, config)
-    try:
-        parts = train_test_split(
-            features,
-            target,
-            test_size=config.split.test_fraction,
-            random_state=config.split.seed,
-            stratify=target if config.data.task == "classification" else None,
-        )
-    except ValueError as error:
-        raise PipelineError(f"{config.data_path}: cannot split the data: {error}") from None
-    return Split(frame, *parts)
-
-
 def rows_sha256(index: pd.Index) -> str:
     """A fingerprint of which rows (by their number in the data file) a part holds."""
     return hashlib.sha256(index.to_numpy(dtype="int64").tobytes()).hexdigest()
 
 
+def spread_sample(rows: pd.Index, size: int, seed: int = 0) -> pd.Index:
+    """At most `size` of `rows`, drawn at random (seeded) and kept in their order: a sample
+    of the whole part whatever order its rows are in (a time-ordered split holds its most
+    recent rows last, so the first rows would be its oldest)."""
+    if len(rows) <= size:
+        return rows
+    return rows[np.sort(np.random.default_rng(seed).choice(len(rows), size, replace=False))]
+
+
 def schema_sample(
     frame: pd.DataFrame, rows: pd.Index | None = None, size: int = 1000
 ) -> pd.DataFrame:
-    """A few of `rows` (default: all) to infer a schema from, with a missing value in every
-    column that has one among them, so those columns come out optional (inference on every
-    row is slow). Copies only the sample."""
+    """A few of `rows` (default: all; `spread_sample`) to infer a schema from, with a missing
+    value in every column that has one among them, so those columns come out optional
+    (inference on every row is slow). Copies only the sample."""
     rows = frame.index if rows is None else rows
-    picked = list(rows[:size])
+    picked = list(spread_sample(rows, size))
     for column in frame.columns:
         missing = frame[column].isna()
         if missing.any():

@@ -109,17 +109,20 @@ def profile(
     task: str,
     positive_class: str | None,
     seed: int,
+    split: dict[str, Any] | None = None,
     bins: int = DriftSettings.bins,
 ) -> dict[str, Any]:
     """The reference profile: each feature of the training rows, the predictions on the
-    held-out rows (the positive-class probability, or the predicted value), and every column
-    the data file had."""
+    held-out rows (the positive-class probability, or the predicted value), every column
+    the data file had, and how the rows were split (`split`: for a time-ordered split, the
+    training period the features come from)."""
     rng = np.random.default_rng(seed)
     return {
         "version": PROFILE_VERSION,
         "task": task,
         "positive_class": positive_class,
         "columns": list(columns),
+        "split": split,
         "features": {
             name: (
                 _numeric_profile(features[name], bins, rng)

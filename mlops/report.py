@@ -16,6 +16,7 @@ from typing import Any
 from mlops.charts import chart_from_dict, mermaid, table
 from mlops.markdown import Table
 from mlops.metrics import METRICS, decimals, figure
+from mlops.splits import split_words
 
 Evaluation = dict[str, Any]
 # Where the gate's verdicts say the difference lies, in the words of the headline.
@@ -128,10 +129,12 @@ def _method_lines(evaluation: Evaluation) -> list[str]:
     gate, champion = evaluation["gate"], evaluation.get("champion")
     confidence = f"{gate['confidence']:.0%}"
     rows = f"{evaluation['holdout_rows']:,} held-out rows"
+    split = split_words(evaluation.get("split"), markdown=True)
     lines = [
         f"Scored on the same {rows} as champion v{champion['version']}."
         if champion
         else f"Scored on {rows}; there is no champion yet, so only the thresholds apply.",
+        *([split] if split else []),
         "Thresholds are judged on each metric's value."
         if gate["threshold_on"] == "value"
         else f"Thresholds are judged on the worse end of each metric's {confidence} interval "
@@ -348,6 +351,9 @@ def evaluation_text(evaluation: Evaluation, figures: list[Path], report: Path) -
         "",
         metric_table(evaluation, marks=False).text(),
     ]
+    split = split_words(evaluation.get("split"))
+    if split:
+        lines += ["", split]
     reasons = _every_reason(evaluation)
     if reasons:
         lines += ["", "Why not:", *[f"  - {reason}" for reason in reasons]]

@@ -178,14 +178,19 @@ def permutation_importance_of(
     rows: int = 500,
     shuffles: int = 40,
 ) -> dict[str, float]:
-    """How much `metric` worsens when each input column is shuffled, on at most `rows` rows:
-    scikit-learn's permutation importance at a bounded cost (about `shuffles` predictions,
-    at least one per column). Positive means the model relies on the column."""
+    """How much `metric` worsens when each input column is shuffled, on at most `rows` rows
+    (a seeded sample of them all, not the first ones, which a time-ordered split makes the
+    oldest): scikit-learn's permutation importance at a bounded cost (about `shuffles`
+    predictions, at least one per column). Positive means the model relies on the column."""
     from sklearn.inspection import permutation_importance
 
+    from mlops.data import spread_sample
+
+    sample = spread_sample(x.index, rows, seed)
+    x, y = x.loc[sample], y.loc[sample]
     compute = METRICS[metric].compute
     sign = 1.0 if METRICS[metric].greater_is_better else -1.0
-    y_true = true_values(y.iloc[:rows], task, positive_class)
+    y_true = true_values(y, task, positive_class)
 
     def scorer(estimator: Pipeline, x_part: pd.DataFrame, _y: pd.Series) -> float:
         # One prediction per call: labels follow from the probabilities.
@@ -199,7 +204,7 @@ def permutation_importance_of(
 
     repeats = max(1, min(5, shuffles // max(len(x.columns), 1)))
     result = permutation_importance(
-        model, x.iloc[:rows], y.iloc[:rows], scoring=scorer, n_repeats=repeats, random_state=seed
+        model, x, y, scoring=scorer, n_repeats=repeats, random_state=seed
     )
     means = result.importances_mean
     return {str(column): float(value) for column, value in zip(x.columns, means, strict=True)}

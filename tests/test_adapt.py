@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from mlops.adapt import (
+    Baseline,
     config_is_untouched_draft,
     cross_validated_baseline,
     draft_expectations,
@@ -21,7 +22,14 @@ from mlops.adapt import (
 )
 from mlops.config import load_config
 from mlops.errors import PipelineError
-from tests.conftest import CLASSIFICATION, FIXTURES, REGRESSION, REPO, clean_env, copy_project
+from tests.conftest import (
+    CLASSIFICATION,
+    FIXTURES,
+    REGRESSION,
+    REPO,
+    clean_env,
+    copy_project,
+)
 
 
 def frame(rows: int = 200, seed: int = 0) -> pd.DataFrame:
@@ -74,6 +82,56 @@ def test_free_text_is_left_out_but_many_valued_categories_stay():
     profile = profile_frame(data, "x.csv", "label")
     assert kinds(profile)["comment"] == "left out"
     assert kinds(profile)["state"] == "categorical"
+
+
+def dated(seed: int, rows: int = 400) -> pd.DataFrame:
+    """frame() with columns of dates in several shapes, and numbers and text that are not."""
+    rng = np.random.default_rng(seed)
+    data = frame(rows, seed)
+    days = pd.Series(pd.Timestamp("2022-01-01") + pd.to_timedelta(rng.integers(0, 300, rows), "D"))
+    data["yyyymmdd"] = days.dt.strftime("%Y%m%d").astype(int)  # numbers that look like dates
+    data["epoch"] = days.astype("int64") // 10**9  # numbers: a time only if the config says so
+    data["opened"] = days.dt.strftime("%d/%m/%Y")
+    data["closed"] = (days + pd.Timedelta(hours=30)).dt.strftime("%Y-%m-%dT%H:%M:%S+02:00")
+    data["memo"] = rng.choice(["call back", "2022-03-01", "paid", "2022-04-11"], rows)
+    data["renewed"] = days.dt.strftime("%Y-%m-%d").where(rng.random(rows) > 0.1)
+    data["batch"] = np.resize(["2022-01-01", "2022-01-02"], rows)
+    return data
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_first_column_of_dates_orders_the_rows_and_no_number_is_taken_for_dates(seed):
+    profile = profile_frame(dated(seed), "x.csv", "label")
+    found = kinds(profile)
+    assert found["opened"] == "time" and profile.time_column == "opened"
+    assert {name: found[name] for name in ("yyyymmdd", "epoch", "memo")} == {
+        "yyyymmdd": "numeric",
+        "epoch": "numeric",
+        "memo": "categorical",  # text with a few dates in it is no time
+    }
+    assert {found[name] for name in ("closed", "renewed", "batch")} == {"left out"}
+    notes = {c.name: c.note for c in profile.columns}
+    assert "set split.time_column to it if it, not 'opened'" in notes["closed"]
+    assert "dates, empty in" in notes["renewed"] and "2 distinct" in notes["batch"]
+    assert profile.baseline_folds == 5
+
+
+def test_a_draft_with_dates_splits_by_time_and_its_baseline_folds_are_time_ordered(tmp_path):
+    data = dated(0)
+    profile = profile_frame(data, "data/x.csv", "label")
+    baseline = cross_validated_baseline(data, profile)
+    assert baseline.time_ordered and baseline.describe_folds() == "5 time-ordered folds"
+    text = render_config(
+        profile, "data/x.csv", "x", propose_gate(baseline.metrics, "classification"), baseline
+    )
+    assert "over 5 time-ordered folds" in text
+    assert yaml.safe_load(text)["split"] == {
+        "test_fraction": 0.2,
+        "seed": 42,
+        "time_column": "opened",
+    }
+    rules = rules_by(draft_expectations(profile), "expect_column_values_to_not_be_null")
+    assert "opened" in rules and "mostly" not in rules["opened"]  # every row needs its time
 
 
 @pytest.mark.parametrize(
@@ -174,8 +232,9 @@ def test_baseline_on_a_sample_keeps_a_rare_class_in_every_fold():
     profile = profile_frame(data, "x.csv", "label")
     assert profile.baseline_folds == 2
     baseline = cross_validated_baseline(data, profile)
-    assert set(baseline) == {"roc_auc", "f1", "precision", "recall", "accuracy", "log_loss"}
-    assert not np.isnan(baseline["roc_auc"][0])  # each held-out fold had a row of each class
+    assert set(baseline.metrics) == {"roc_auc", "f1", "precision", "recall", "accuracy", "log_loss"}
+    # each held-out fold had a row of each class
+    assert baseline.folds == 2 and not np.isnan(baseline.metrics["roc_auc"][0])
 
 
 def test_gate_direction_follows_each_metric():
@@ -189,8 +248,9 @@ def test_rendered_config_loads_and_knows_it_is_an_untouched_draft(tmp_path):
     (tmp_path / "data").mkdir()
     data.to_csv(tmp_path / "data" / "x.csv", index=False)
     profile = profile_frame(data, "data/x.csv", "value")
-    baseline = {"rmse": (1.0, 0.1), "mae": (0.8, 0.1), "r2": (0.1, 0.05)}
-    text = render_config(profile, "data/x.csv", "x", propose_gate(baseline, "regression"), baseline)
+    baseline = Baseline({"rmse": (1.0, 0.1), "mae": (0.8, 0.1), "r2": (0.1, 0.05)}, folds=5)
+    gate = propose_gate(baseline.metrics, "regression")
+    text = render_config(profile, "data/x.csv", "x", gate, baseline)
     path = tmp_path / "config.yaml"
     path.write_text(text)
     config = load_config(path)

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops.data import load_dataset, schema_sample
+from mlops.data import load_dataset, schema_sample, spread_sample
 from mlops.errors import PipelineError
 
 
@@ -13,9 +13,18 @@ def test_schema_sample_is_small_but_keeps_a_missing_value_per_column():
     frame.loc[4000, "a"] = np.nan
     frame.loc[4500, "b"] = None
     sample = schema_sample(frame, size=10)
-    assert len(sample) == 12
-    assert sample["a"].isna().sum() == 1 and sample["b"].isna().sum() == 1
-    assert list(sample.index[:10]) == list(range(10))
+    assert 10 <= len(sample) <= 12 and sample.index.is_unique
+    assert sample["a"].isna().any() and sample["b"].isna().any()
+
+
+def test_a_spread_sample_covers_the_whole_part_in_its_order():
+    """Not the first rows: a time-ordered part holds its oldest rows first."""
+    rows = pd.Index(np.arange(10_000) * 3)
+    sample = spread_sample(rows, 100)
+    assert len(sample) == 100 and sample.is_monotonic_increasing and sample.isin(rows).all()
+    assert sample.min() < 3_000 and sample.max() > 27_000  # from both ends of the part
+    assert sample.equals(spread_sample(rows, 100))  # seeded
+    assert spread_sample(rows[:50], 100).equals(rows[:50])
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,7 @@ EVALUATION_KEYS = {
     "data_sha256",
     "registered_model",
     "holdout_rows",
+    "split",
     "task",
     "main_metric",
     "positive_class",
@@ -110,9 +111,17 @@ def test_evaluation_file_schema(deployed):
     assert set(evaluation["metrics"]) == set(deployed.config()["metrics"])
     assert evaluation["champion"] is None
     assert evaluation["holdout_rows"] == deployed.holdout_rows()
+    rows = sum(1 for _ in deployed.data_path.open()) - 1
+    assert evaluation["split"] == {  # the fixture's split is random, stratified on the target
+        "rule": "random",
+        "stratified": evaluation["task"] == "classification",
+        "training": {"rows": rows - evaluation["holdout_rows"]},
+        "evaluation": {"rows": evaluation["holdout_rows"]},
+    }
     predictions = pd.read_csv(deployed.outputs / "holdout_predictions.csv")
     assert len(predictions) == evaluation["holdout_rows"]
-    assert "Gate passed" in (deployed.outputs / "evaluation.md").read_text()
+    report = (deployed.outputs / "evaluation.md").read_text()
+    assert "Gate passed" in report and "Held out:" not in report  # a random split needs no words
 
 
 def test_champion_alias_points_to_verified_version(deployed, client):

@@ -16,9 +16,10 @@ from benchmarks.runner import REPO, Context, Target, get, median, progress
 from mlops.bootstrap import Predictions
 from mlops.charts import mermaid, table
 from mlops.config import Config, load_config
-from mlops.data import holdout_split, load_dataset, split_features_target
+from mlops.data import load_dataset, split_features_target
 from mlops.metrics import METRICS
 from mlops.scoring import permutation_importance_of, score, true_values
+from mlops.splits import holdout_split
 from mlops.steps.evaluate import evaluation_charts, main_metric, save_figures
 
 NAME = "charts"

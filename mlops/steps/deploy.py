@@ -20,7 +20,7 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from mlops.config import Config
-from mlops.data import Split, file_sha256, holdout_split, load_dataset, schema_sample
+from mlops.data import file_sha256, load_dataset, schema_sample
 from mlops.errors import GateRejected, PipelineError, Refused
 from mlops.handoff import (
     DEPLOYMENT_FILE,
@@ -44,6 +44,7 @@ from mlops.registry import (
 from mlops.report import run_location
 from mlops.scoring import same_predictions, score
 from mlops.serving import check_served_predictions
+from mlops.splits import Split, holdout_split
 from mlops.tracking import configure_tracking, deploy_lock, redact, server_ui_url, tracking_errors
 
 log = logging.getLogger(__name__)

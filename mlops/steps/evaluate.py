@@ -29,7 +29,7 @@ from mlops.charts import (
     save_png,
 )
 from mlops.config import Config, gate_at_revision
-from mlops.data import Split, file_sha256, holdout_split, load_dataset, rows_sha256
+from mlops.data import file_sha256, load_dataset, rows_sha256
 from mlops.errors import PipelineError
 from mlops.gate import decide, loosened
 from mlops.handoff import (
@@ -55,6 +55,7 @@ from mlops.registry import (
 )
 from mlops.report import evaluation_markdown, evaluation_text
 from mlops.scoring import Scores, model_inputs, permutation_importance_of, score, true_values
+from mlops.splits import Split, holdout_split
 from mlops.steps.train import Trained
 from mlops.tracking import (
     configure_tracking,
@@ -313,6 +314,7 @@ def evaluate(
         "data_sha256": training["data_sha256"],
         "registered_model": config.mlflow.registered_model,
         "holdout_rows": len(x_test),
+        "split": split.about,
         "task": config.data.task,
         "main_metric": main_metric(config),
         "positive_class": config.data.positive_class,

@@ -28,6 +28,7 @@ from mlops.handoff import github_output, github_run_url, github_summary, outputs
 from mlops.markdown import cell
 from mlops.registry import champion_version, download_deployed, load_sklearn_model
 from mlops.scoring import model_inputs, prediction_scores
+from mlops.splits import parse_times
 from mlops.tracking import configure_tracking, tracking_errors
 
 log = logging.getLogger(__name__)
@@ -152,13 +153,23 @@ def drift_markdown(result: dict[str, Any], run_url: str | None = None) -> str:
     """The job summary: the finding first, then every feature, most severe first."""
     champion = result["champion"]
     settings = result["settings"]
+    periods = result.get("periods") or {}
+
+    def period(name: str) -> str:
+        found = periods.get(name)
+        if not found:
+            return ""
+        column = cell(periods["column"], code=True)
+        return f" ({cell(str(found['first']))} to {cell(str(found['last']))} by {column})"
+
     lines = [
         f"## Drift: `{cell(champion['name'])}` v{champion['version']} on "
         f"{cell(result['data'], code=True)}",
         _headline(result),
         "",
-        f"Batch: {result['rows']:,} rows · reference: {result['reference_rows']:,} training "
-        f"rows of version {champion['version']} · drift when PSI ≥ {settings['psi_threshold']:g}, "
+        f"Batch: {result['rows']:,} rows{period('batch')} · reference: "
+        f"{result['reference_rows']:,} training rows of version {champion['version']}"
+        f"{period('training')} · drift when PSI ≥ {settings['psi_threshold']:g}, "
         f"a test at p < {settings['test_alpha']:g} with effect ≥ {settings['min_effect']:g}, "
         f"unseen categories ≥ {settings['unseen_threshold']:.0%} of rows, or missing values "
         f"moved by ≥ {settings['missing_threshold']:.0%} of rows",
@@ -231,6 +242,24 @@ def _plot(item: dict[str, Any], reference: dict[str, Any], values: pd.Series, fo
     plt.close(figure)
 
 
+def _periods(split: dict[str, Any] | None, batch: pd.DataFrame) -> dict[str, Any] | None:
+    """For a champion trained on a time-ordered split: the training period its reference
+    comes from, and the batch's own period where the batch has the time column."""
+    if not split or split["rule"] != "time":
+        return None
+    column = split["column"]
+    periods = {"column": column, "training": split["training"], "batch": None}
+    if column in batch.columns:
+        try:
+            times = parse_times(batch[column]).dropna()
+        except ValueError:  # the batch's times are not the model's concern: no period shown
+            times = None
+        if times is not None and not times.empty:
+            raw = batch[column]
+            periods["batch"] = {"first": str(raw[times.idxmin()]), "last": str(raw[times.idxmax()])}
+    return periods
+
+
 def monitor(config: Config, data: str | None = None) -> Monitored:
     """Compare the batch (`data`, else monitoring.data) with the champion's training data."""
     source = batch_source(config, data)
@@ -259,6 +288,7 @@ def monitor(config: Config, data: str | None = None) -> Monitored:
         },
         "data": shown,
         "settings": vars(config.monitoring.settings()),
+        "periods": _periods(reference.get("split"), batch),
         **result,
     }
     outputs = outputs_dir(config)

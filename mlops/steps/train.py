@@ -21,7 +21,7 @@ from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
 from mlops.config import Config, config_sha256
-from mlops.data import Split, file_sha256, holdout_split, load_dataset, rows_sha256, schema_sample
+from mlops.data import file_sha256, load_dataset, rows_sha256, schema_sample, spread_sample
 from mlops.errors import PipelineError
 from mlops.handoff import TRAINING_FILE, github_output, outputs_dir, write_json
 from mlops.model_code import (
@@ -34,6 +34,7 @@ from mlops.model_code import (
 from mlops.modeling import REVIEWED_TYPES
 from mlops.registry import check_skops_safe
 from mlops.scoring import NUMERIC_FEATURES, model_signature
+from mlops.splits import Split, holdout_split, split_words
 from mlops.tracking import configure_tracking, git_tags, tracking_errors
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ def _log_reference_profile(config: Config, split: Split, pipeline: Any, model_id
     from mlops.drift import PREDICTION_ROWS, PROFILE_FILE, profile
     from mlops.scoring import prediction_scores
 
-    held_out = split.x_test.head(PREDICTION_ROWS)  # a random part already: the split shuffles
+    held_out = split.x_test.loc[spread_sample(split.x_test.index, PREDICTION_ROWS)]
     reference = profile(
         split.x_train,
         config.data.numeric_features,
@@ -117,6 +118,7 @@ def _log_reference_profile(config: Config, split: Split, pipeline: Any, model_id
         config.data.task,
         config.data.positive_class,
         config.split.seed,
+        split.about,
     )
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / PROFILE_FILE
@@ -186,6 +188,11 @@ def train(config: Config, frame: pd.DataFrame | None = None) -> Trained:
                 "data.features": ",".join(config.features),
                 "split.test_fraction": config.split.test_fraction,
                 "split.seed": config.split.seed,
+                **{
+                    f"split.{key}": value
+                    for key in ("time_column", "group_column")
+                    if (value := getattr(config.split, key))
+                },
                 "model.estimator": config.model.estimator,
                 **{
                     f"model.{k}": v
@@ -215,6 +222,7 @@ def train(config: Config, frame: pd.DataFrame | None = None) -> Trained:
         "model_uri": model_info.model_uri,
         "data_sha256": data_sha256,
         "holdout_sha256": rows_sha256(split.x_test.index),
+        "split": split.about,
         "dataset_digest": digests["training"],
         "estimator": config.model.estimator,
     }
@@ -224,4 +232,7 @@ def train(config: Config, frame: pd.DataFrame | None = None) -> Trained:
         f"trained {config.model.estimator} on {len(split.x_train)} rows in {fit_seconds:.2f} s; "
         f"MLflow run {run.info.run_id}"
     )
+    split_sentence = split_words(split.about)
+    if split_sentence:
+        log.info(split_sentence)
     return Trained(record, split, pipeline)
