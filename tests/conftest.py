@@ -24,6 +24,8 @@ atexit.register(ZYGOTE.close)
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "projects"
 CLASSIFICATION = "voter_turnout"
 REGRESSION = "saratoga_houses"
+# Daily rows of five cities: split by time (drafted), or by city as groups.
+TIME_ORDERED = "city_weather"
 # What a project copy needs besides the scripts themselves (which run from the repo).
 PROJECT_FILES = ("config.yaml", "data", "gx")
 

@@ -27,6 +27,7 @@ from tests.conftest import (
     FIXTURES,
     REGRESSION,
     REPO,
+    TIME_ORDERED,
     clean_env,
     copy_project,
 )
@@ -268,7 +269,7 @@ def test_rendered_config_loads_and_knows_it_is_an_untouched_draft(tmp_path):
     assert not config_is_untouched_draft(path)
 
 
-@pytest.mark.parametrize("fixture", [CLASSIFICATION, REGRESSION])
+@pytest.mark.parametrize("fixture", [CLASSIFICATION, REGRESSION, TIME_ORDERED])
 def test_fixture_projects_are_untouched_drafts(fixture):
     config = load_config(FIXTURES / fixture / "config.yaml")
     assert config_is_untouched_draft(FIXTURES / fixture / "config.yaml")
