@@ -22,6 +22,7 @@ from tests.conftest import (
     CLASSIFICATION,
     FIXTURES,
     REPO,
+    TIME_ORDERED,
     Project,
     clean_env,
     copy_of,
@@ -234,6 +235,12 @@ BAD_CONFIG = [
     ),
     Case("a negative tolerance", "config", "tolerance for f1 is -0.01; expected a number >= 0"),
     Case("a data path that does not exist", "config", "data.path: no file at"),
+    Case(
+        "a time and a group column both set",
+        "config",
+        "split: time_column and group_column are both set; set one",
+    ),
+    Case("a split by the target", "config", f"split.group_column is the target '{TARGET}'"),
 ]
 CONFIG_EDITS: dict[str, Callable[[dict], None]] = {
     "a missing key": lambda c: c.pop("gate"),
@@ -252,6 +259,84 @@ CONFIG_EDITS: dict[str, Callable[[dict], None]] = {
     "a threshold outside its metric's range": lambda c: c["gate"]["thresholds"].update(roc_auc=1.2),
     "a negative tolerance": lambda c: c["gate"]["champion_tolerance"].update(f1=-0.01),
     "a data path that does not exist": lambda c: c["data"].update(path="data/missing.csv"),
+    "a time and a group column both set": lambda c: c["split"].update(
+        time_column="age", group_column="stateabb"
+    ),
+    "a split by the target": lambda c: c["split"].update(group_column=TARGET),
+}
+
+
+def with_column(lines: list[str], column: str, value: Callable[[str], str]) -> list[str]:
+    """The CSV lines with `column` of every row replaced by `value(its old value)`."""
+    index = lines[0].split(",").index(column)
+    rows = [line.split(",") for line in lines[1:]]
+    return [lines[0], *[",".join([*r[:index], value(r[index]), *r[index + 1 :]]) for r in rows]]
+
+
+# Split settings checked against the data, on the time-ordered fixture project: its columns
+# are city (five cities), date (ISO dates, a row per city and day), rain (the target, yes or
+# no) and the day's weather.
+BAD_SPLIT = [
+    Case(
+        "a time column that does not read as times",
+        "train (split)",
+        "split.time_column 'date': 'someday' does not read as a date or time",
+    ),
+    Case(
+        "a time column with a gap",
+        "train (split)",
+        "split.time_column 'date' is empty in 1 row(s) (e.g. row 9, counted from 0)",
+    ),
+    Case(
+        "every row on one day",
+        "train (split)",
+        "split.time_column 'date': every row has the same time (2016-01-01)",
+    ),
+    Case("a time column the file lacks", "train (split)", "split.time_column: no column 'day'"),
+    Case(
+        "a group column with one group",
+        "train (split)",
+        "split.group_column 'city' has a single group ('Auckland'); holding out",
+    ),
+    Case(
+        "fewer groups than folds",
+        "train (split)",
+        "split.group_column 'city' has 5 groups; holding out split.test_fraction 0.1 takes 10 "
+        "folds of whole groups (one held out), so it needs at least 10",
+    ),
+    Case(
+        "a class absent from the most recent period",
+        "train (split)",
+        "split.time_column 'date': the held-out rows hold no row of class 'yes'",
+    ),
+]
+BY_CITY = {"test_fraction": 0.2, "seed": 42, "group_column": "city"}
+SPLIT_EDITS: dict[str, tuple[Callable[[dict], None], Callable[[list[str]], list[str]] | None]] = {
+    "a time column that does not read as times": (
+        lambda c: None,
+        lambda ls: set_field(ls, 10, "date", "someday"),
+    ),
+    "a time column with a gap": (lambda c: None, lambda ls: set_field(ls, 10, "date", "")),
+    "every row on one day": (
+        lambda c: None,
+        lambda ls: with_column(ls, "date", lambda _: "2016-01-01"),
+    ),
+    "a time column the file lacks": (lambda c: c["split"].update(time_column="day"), None),
+    "a group column with one group": (
+        lambda c: c.update(split=BY_CITY),
+        lambda ls: with_column(ls, "city", lambda _: "Auckland"),
+    ),
+    "fewer groups than folds": (lambda c: c.update(split={**BY_CITY, "test_fraction": 0.1}), None),
+    "a class absent from the most recent period": (
+        lambda c: None,
+        lambda ls: [
+            ls[0],
+            *[
+                line.replace(",yes", ",no") if line.split(",")[1] >= "2017-06" else line
+                for line in ls[1:]
+            ],
+        ],
+    ),
 }
 
 FAULTS = [
@@ -298,8 +383,18 @@ def render_doc() -> str:
         "so a server that is down or hangs fails the step in under a minute "
         "(`MLFLOW_HTTP_REQUEST_TIMEOUT`, `MLFLOW_HTTP_REQUEST_MAX_RETRIES`; defaults set in "
         "`mlops/__init__.py`).",
+        "",
+        "The split settings are checked against the data on the time-ordered fixture project "
+        f"`tests/fixtures/projects/{TIME_ORDERED}` (a row per city and day), when the data is "
+        "split: first thing in `train`, `evaluate` and `deploy`.",
     ]
-    for title, cases in (("Bad data", BAD_DATA), ("Bad config", BAD_CONFIG), ("Faults", FAULTS)):
+    sections = (
+        ("Bad data", BAD_DATA),
+        ("Bad config", BAD_CONFIG),
+        ("Bad split settings", BAD_SPLIT),
+        ("Faults", FAULTS),
+    )
+    for title, cases in sections:
         lines += [
             "",
             f"## {title} ({len(cases)} cases)",
@@ -391,6 +486,26 @@ def test_bad_config_stops_before_any_work(project: Project, case: Case):
         assert_clean_failure(result, case.message)
         assert result.returncode == 2
     assert not (project.root / "mlflow.db").exists() and not (project.root / "outputs").exists()
+
+
+# ---------------------------------------------------------------- bad split settings
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", BAD_SPLIT, ids=lambda c: c.name)
+def test_bad_split_settings_stop_before_training(tmp_path, case: Case):
+    project = make_project(tmp_path, TIME_ORDERED)
+    edit_config, edit_data = SPLIT_EDITS[case.name]
+    config = project.config()
+    edit_config(config)
+    project.write_config(config)
+    if edit_data:
+        rewrite_data(project, edit_data)
+    result = project.run("train_model.py")
+    assert_clean_failure(result, case.message)
+    assert result.returncode == 2 and project.data_path.name in result.stderr
+    assert not (project.root / "mlflow.db").exists()
+    assert not (project.outputs / "training.json").exists()
 
 
 # ---------------------------------------------------------------- faults
