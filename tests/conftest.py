@@ -75,8 +75,19 @@ class Project:
         return len(json.loads(self.suite_path.read_text())["expectations"])
 
     def holdout_rows(self) -> int:
-        rows = sum(1 for _ in self.data_path.open()) - 1
-        return math.ceil(rows * self.config()["split"]["test_fraction"])
+        """How many rows the configured split holds out: test_fraction of them, rounded up,
+        at random; by time or by group, what mlops/splits.py holds out (a tied time or a
+        whole group moves the share)."""
+        split = self.config()["split"]
+        if not (split.get("time_column") or split.get("group_column")):
+            rows = sum(1 for _ in self.data_path.open()) - 1
+            return math.ceil(rows * split["test_fraction"])
+        from mlops.config import load_config
+        from mlops.data import load_dataset
+        from mlops.splits import holdout_split
+
+        config = load_config(self.config_path)
+        return len(holdout_split(load_dataset(config.data_path), config).x_test)
 
     @property
     def config_path(self) -> Path:

@@ -18,6 +18,7 @@ from tests.conftest import (
     FIXTURES,
     PROJECT_FILES,
     REGRESSION,
+    TIME_ORDERED,
     ZYGOTE,
     Project,
     clean_env,
@@ -26,7 +27,8 @@ from tests.conftest import (
 
 pytestmark = pytest.mark.fork_sensitive
 VENV = Path(sys.executable).parent.parent  # shared: a fork's own .venv would be the same
-OTHER = {CLASSIFICATION: REGRESSION, REGRESSION: CLASSIFICATION}
+# The data a fork of each example brings: another task, and for one of them rows in time.
+OTHER = {CLASSIFICATION: REGRESSION, REGRESSION: TIME_ORDERED}
 
 
 def fork(destination: Path, example: str) -> Project:

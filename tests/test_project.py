@@ -25,7 +25,8 @@ def suite_rules(config) -> list[dict]:
 
 def test_config_loads_and_names_existing_columns(config):
     header = list(pd.read_csv(config.data_path, nrows=0).columns)
-    missing = [c for c in [config.data.target, *config.features] if c not in header]
+    split_by = [c for c in (config.split.time_column, config.split.group_column) if c]
+    missing = [c for c in [config.data.target, *config.features, *split_by] if c not in header]
     assert not missing, f"{config.data.path} has no column(s) {missing}"
 
 
