@@ -243,7 +243,7 @@ def holdout_split(frame: pd.DataFrame, config: Config) -> Split:
         if not (~held_out).any():
             raise PipelineError(
                 f"{path}: split.time_column {settings.time_column!r}: the most recent "
-                f"{settings.test_fraction:g} of the rows start at the earliest time "
+                f"{settings.test_fraction:.0%} of the rows start at the earliest time "
                 f"({raw[times.idxmin()]}), which leaves no older row to train on; lower "
                 "split.test_fraction"
             )
@@ -384,6 +384,9 @@ def training_folds(
     return cross_validation_folds(
         split.y_train, config.data.task, folds, settings.seed, times, groups
     )
+
+
+# ---------------------------------------------------------------- in words
 
 
 def split_words(about: dict[str, Any] | None, markdown: bool = False) -> str | None:
