@@ -17,6 +17,7 @@ from mlops.adapt import (
     draft_expectations,
     profile_frame,
     propose_gate,
+    redraft_suite,
     render_config,
     suite_is_untouched_draft,
 )
@@ -365,3 +366,22 @@ def test_bad_input_is_refused_and_nothing_written(tmp_path, make_input, args, me
         assert "outside the project" in result.stderr
     after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     assert after == before
+
+
+@pytest.mark.slow
+def test_make_suite_keeps_the_split_column_checked_for_gaps(tmp_path):
+    project = copy_project(FIXTURES / TIME_ORDERED, tmp_path)
+    drafted = json.loads(project.suite_path.read_text())["meta"]["fingerprint"]
+    redraft_suite(load_config(project.config_path))  # the same suite as make adapt drafted
+    assert json.loads(project.suite_path.read_text())["meta"]["fingerprint"] == drafted
+
+    config = project.config()
+    config["split"] = {"test_fraction": 0.2, "seed": 42, "group_column": "city"}
+    config["data"]["categorical_features"] = []  # a group column that is no feature
+    project.write_config(config)
+    redraft_suite(load_config(project.config_path), force=True)
+    rules = rules_by(
+        json.loads(project.suite_path.read_text())["expectations"],
+        "expect_column_values_to_not_be_null",
+    )
+    assert "city" in rules and "mostly" not in rules["city"] and "date" not in rules
