@@ -6,10 +6,10 @@ intervals would suggest. Classification resamples within each class (stratified)
 resample has the held-out class counts. Intervals are percentile intervals.
 
 Speed: a resample is a vector of counts (how often each row was drawn), and every metric is a
-function of a few count-weighted sums (`mlops.metrics.Sums`). ROC AUC comes from running
-counts of one class read at the other class's scores, so no resample is sorted. Resamples are
-processed in blocks of about a million cells on every core, which keeps memory flat at any
-size.
+function of a few count-weighted sums (`mlops.metrics.Sums`): a confusion matrix per resample
+is one matrix product per class, and a class's one-vs-rest ROC AUC comes from running counts
+of its rows read at the other rows' scores, so no resample is sorted. Resamples are processed
+in blocks of about a million cells on every core, which keeps memory flat at any size.
 """
 
 import math
@@ -20,13 +20,15 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from mlops.metrics import METRICS, Sums, Task
+from mlops.metrics import METRICS, Predictions, Sums, Task
 
 # Cells (resamples × rows) per block: about 8 MB per float64 array.
 BLOCK_CELLS = 1 << 20
 WORKERS = os.cpu_count() or 1
 # A resampled metric that is undefined in more than this share of resamples has no interval.
 MAX_UNDEFINED_SHARE = 0.01
+
+__all__ = ["Estimate", "Interval", "Predictions", "paired_bootstrap"]
 
 
 @dataclass(frozen=True)
@@ -47,21 +49,12 @@ class Estimate:
     delta_interval: Interval | None = None
 
 
-@dataclass(frozen=True)
-class Predictions:
-    """What a model said about the held-out rows. Classification: `labels` is True where the
-    model predicts the positive class, `scores` the positive-class probability. Regression:
-    `labels` and `scores` are both the predicted numbers."""
-
-    labels: np.ndarray
-    scores: np.ndarray
-
-
-def _log_loss_per_row(is_positive: np.ndarray, probability: np.ndarray) -> np.ndarray:
-    # scikit-learn's log_loss clips to [eps, 1 - eps] of the input's float type.
+def _log_loss_per_row(truth: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Each row's -log of its true class's probability, clipped as scikit-learn's log_loss
+    clips (to [eps, 1 - eps] of the float type); NaN where the model has no such class."""
+    probability = scores[np.arange(len(truth)), truth]
     eps = np.finfo(probability.dtype).eps
-    clipped = np.clip(probability, eps, 1 - eps)
-    return -np.where(is_positive, np.log(clipped), np.log1p(-clipped))
+    return -np.log(np.clip(probability, eps, 1 - eps))
 
 
 def _counts(rng: np.random.Generator, block: int, rows: int) -> np.ndarray:
@@ -78,84 +71,102 @@ def _counts(rng: np.random.Generator, block: int, rows: int) -> np.ndarray:
 class _Classification:
     """Per-row vectors of each model, arranged once so a resample needs only products.
 
-    ROC AUC counts, for every positive-negative pair, whether the positive scores higher (ties
-    count half). Running counts over one class ("ranked", sorted by score) are read at the
-    other class's scores ("probes"); the smaller class is ranked, the cheaper way round.
-    Counts refer to `positive_rows` and `negative_rows`, in that order.
+    Rows are grouped by true class (`strata`, the classes in code order); each resample draws
+    counts within each group. A ranked class k's ROC AUC counts, for every pair of a row of
+    class k and a row of another class, whether class k's score orders them (ties count
+    half): running counts over class k's rows sorted by that score are read at the other
+    rows' scores. Class k's rows are kept in the first model's order of that score, so the
+    first model needs no reordering.
     """
 
-    def __init__(self, y_true: np.ndarray, models: list[Predictions]) -> None:
-        positive = np.asarray(y_true, dtype=bool)
-        self.rows = len(positive)
-        self.fixed = {"positives": int(positive.sum()), "negatives": int((~positive).sum())}
-        self.ranked_positive = self.fixed["positives"] < self.fixed["negatives"]
-        self.positive_rows, self.negative_rows = np.flatnonzero(positive), np.flatnonzero(~positive)
-        ranked, probes = (
-            (self.positive_rows, self.negative_rows)
-            if self.ranked_positive
-            else (self.negative_rows, self.positive_rows)
-        )
-        # The ranked class in the first model's score order: its permutation is the identity.
-        ranked[:] = ranked[np.argsort(models[0].scores[ranked], kind="stable")]
-        self.models = []
-        for model in models:
-            ranked_scores = model.scores[ranked]
-            order = np.argsort(ranked_scores, kind="stable")
-            sorted_scores = ranked_scores[order]
-            probe_scores = model.scores[probes]
-            below = np.searchsorted(sorted_scores, probe_scores, "left")
-            up_to = np.searchsorted(sorted_scores, probe_scores, "right")
-            pos_scores = model.scores[self.positive_rows]
-            neg_scores = model.scores[self.negative_rows]
-            self.models.append(
-                {
-                    "order": None if np.array_equal(order, np.arange(len(order))) else order,
-                    "below": below,
-                    "up_to": None if np.array_equal(below, up_to) else up_to,
-                    "pos_predicted": model.labels[self.positive_rows].astype("float32"),
-                    "neg_predicted": model.labels[self.negative_rows].astype("float32"),
-                    "pos_loss": _log_loss_per_row(np.ones(len(pos_scores), bool), pos_scores),
-                    "neg_loss": _log_loss_per_row(np.zeros(len(neg_scores), bool), neg_scores),
-                }
-            )
+    def __init__(
+        self, truth: np.ndarray, models: list[Predictions], positive: int | None, ranks: str | None
+    ) -> None:
+        truth = np.asarray(truth, dtype="int64")
+        classes = models[0].scores.shape[1]
+        self.rows = len(truth)
+        support = np.bincount(truth, minlength=classes)
+        self.fixed = {"rows": self.rows, "support": support, "positive": positive}
+        ranked = {
+            None: [],
+            "positive": [positive],
+            "every": [k for k in range(classes) if 0 < support[k] < self.rows],
+        }[ranks]
+        self.strata = []
+        for k in range(classes):
+            rows = np.flatnonzero(truth == k)
+            if k in ranked:
+                rows = rows[np.argsort(models[0].scores[rows, k], kind="stable")]
+            self.strata.append(rows)
+        self.models = [self._arrange(model, truth, ranked) for model in models]
 
-    def draw(self, rng: np.random.Generator, block: int) -> tuple[np.ndarray, np.ndarray]:
-        # Stratified: positives and negatives are drawn separately, keeping the class counts.
-        return (
-            _counts(rng, block, self.fixed["positives"]),
-            _counts(rng, block, self.fixed["negatives"]),
-        )
+    def _arrange(self, model: Predictions, truth: np.ndarray, ranked: list[int]) -> dict:
+        classes = model.scores.shape[1]
+        one_hot = np.eye(classes, dtype="float32")
+        loss = _log_loss_per_row(truth, model.scores)
+        arranged = {
+            "predicted": [one_hot[model.labels[rows]] for rows in self.strata],
+            "loss": [loss[rows] for rows in self.strata],
+            "ranked": {},
+        }
+        for k in ranked:
+            scores = model.scores[:, k]
+            if np.isnan(scores).any():
+                continue  # a class the model does not know: no ranking, no AUC
+            own = scores[self.strata[k]]
+            order = np.argsort(own, kind="stable")
+            sorted_scores = own[order]
+            probes = []
+            for j, rows in enumerate(self.strata):
+                if j == k or not len(rows):
+                    continue
+                below = np.searchsorted(sorted_scores, scores[rows], "left")
+                up_to = np.searchsorted(sorted_scores, scores[rows], "right")
+                probes.append((j, below, None if np.array_equal(below, up_to) else up_to))
+            identity = np.array_equal(order, np.arange(len(order)))
+            arranged["ranked"][k] = (None if identity else order, probes)
+        return arranged
 
-    def sums(self, counts: tuple[np.ndarray, np.ndarray]) -> list[dict[str, np.ndarray]]:
-        pos, neg = counts
-        return [self._model_sums(model, pos, neg) for model in self.models]
+    def draw(self, rng: np.random.Generator, block: int) -> list[np.ndarray]:
+        # Stratified: each class's rows are drawn separately, keeping the class counts.
+        return [_counts(rng, block, len(rows)) for rows in self.strata]
 
-    def _model_sums(self, model: dict, pos: np.ndarray, neg: np.ndarray) -> dict[str, np.ndarray]:
-        ranked, probes = (pos, neg) if self.ranked_positive else (neg, pos)
-        own = ranked if model["order"] is None else np.take(ranked, model["order"], axis=1)
-        # running[:, k]: resampled ranked rows among the k lowest-scored ones.
-        running = np.zeros((own.shape[0], own.shape[1] + 1), dtype=own.dtype)
-        np.cumsum(own, axis=1, out=running[:, 1:])
-        below = np.take(running, model["below"], axis=1)
-        if model["up_to"] is not None:  # ties count half
-            below += np.take(running, model["up_to"], axis=1)
-            below *= 0.5
-        below *= probes
-        # Pairwise summation along rows keeps float32 totals accurate.
-        probes_above_ranked = below.sum(axis=1, dtype="float64")
-        if self.ranked_positive:  # pairs the other way round: positives scored above negatives
-            ordered_pairs = self.fixed["positives"] * self.fixed["negatives"] - probes_above_ranked
-        else:
-            ordered_pairs = probes_above_ranked
+    def sums(self, counts: list[np.ndarray]) -> list[dict[str, np.ndarray]]:
+        return [self._model_sums(model, counts) for model in self.models]
+
+    def _model_sums(self, model: dict, counts: list[np.ndarray]) -> dict[str, np.ndarray]:
+        block, support = counts[0].shape[0], self.fixed["support"]
+        classes = len(self.strata)
+        # float32 products are exact: every sum is a whole number below 2**24.
+        confusion = np.stack(
+            [c @ one_hot for c, one_hot in zip(counts, model["predicted"], strict=True)], axis=1
+        ).astype("float64")
+        log_loss_total = sum(c @ loss for c, loss in zip(counts, model["loss"], strict=True))
+        ordered_pairs = np.full((block, classes), math.nan)
+        for k, (order, probes) in model["ranked"].items():
+            own = counts[k] if order is None else np.take(counts[k], order, axis=1)
+            # running[:, i]: resampled rows of class k among its i lowest-scored ones.
+            running = np.zeros((block, own.shape[1] + 1), dtype=own.dtype)
+            np.cumsum(own, axis=1, out=running[:, 1:])
+            total = np.zeros(block)
+            for j, below, up_to in probes:
+                lower = np.take(running, below, axis=1)
+                if up_to is not None:  # ties count half
+                    lower += np.take(running, up_to, axis=1)
+                    lower *= 0.5
+                lower *= counts[j]
+                # Pairwise summation along rows keeps float32 totals accurate.
+                total += lower.sum(axis=1, dtype="float64")
+            # `total` counts pairs where the other row scores above; class k wants the rest.
+            ordered_pairs[:, k] = support[k] * (self.rows - support[k]) - total
         return {
-            "true_positives": pos @ model["pos_predicted"].astype(pos.dtype),
-            "false_positives": neg @ model["neg_predicted"].astype(neg.dtype),
+            "confusion": confusion,
+            "log_loss_total": np.asarray(log_loss_total, dtype="float64"),
             "ordered_pairs": ordered_pairs,
-            "log_loss_total": pos @ model["pos_loss"] + neg @ model["neg_loss"],
         }
 
-    def ones(self) -> tuple[np.ndarray, np.ndarray]:
-        return np.ones((1, self.fixed["positives"])), np.ones((1, self.fixed["negatives"]))
+    def ones(self) -> list[np.ndarray]:
+        return [np.ones((1, len(rows)), dtype="float32") for rows in self.strata]
 
 
 class _Regression:
@@ -237,12 +248,19 @@ def paired_bootstrap(
     confidence: float,
     resamples: int,
     seed: int,
+    positive: int | None = None,
 ) -> dict[str, Estimate]:
     """Each metric's candidate value with its interval and, with a champion, the champion's
     value and the paired difference with its interval. The same seed gives the same numbers.
-    `resamples=0` gives the values without intervals."""
+    `resamples=0` gives the values without intervals. Classification: `y_true` holds class
+    codes and `positive` the positive class's code (binary metrics) or None."""
     models = [candidate] if champion is None else [candidate, champion]
-    sample = (_Regression if task == "regression" else _Classification)(y_true, models)
+    if task == "regression":
+        sample: _Classification | _Regression = _Regression(y_true, models)
+    else:
+        ranks = {METRICS[name].ranks for name in metric_names}
+        ranked = "every" if "every" in ranks else "positive" if "positive" in ranks else None
+        sample = _Classification(y_true, models, positive, ranked)
     observed = [Sums(**sample.fixed, **sums) for sums in sample.sums(sample.ones())]
     resampled = _resampled_sums(sample, resamples, seed) if resamples else None
     estimates = {}

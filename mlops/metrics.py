@@ -1,12 +1,25 @@
-"""The metrics the pipeline knows: the task each serves, its range, and which way is better.
+"""The metrics the pipeline knows: the problem shapes each applies to, its range, and which
+way is better.
+
+A metric applies to one or more problem shapes: `binary` (classification with a
+`data.positive_class`: metrics about that class), `multiclass` (classification without one:
+two or more classes, averaged as the name says) and `regression`. `accuracy`, `log_loss` and
+the averaged metrics apply to both kinds of classification.
 
 Each metric is computed two ways: by scikit-learn on the rows (the reported value), and from
 weighted sums (`Sums`) so that a thousand bootstrap resamples cost a few array products instead
 of a thousand scikit-learn calls (mlops/bootstrap.py). Tests hold the two equal.
+
+Classification metrics take class codes (each row's index into the sorted list of classes)
+and a probability matrix (rows × classes; NaN in the column of a class the model does not
+know). Where scikit-learn averages over classes it takes those in the truth or the
+predictions (a class predicted but absent from the truth counts, with a score of 0);
+`balanced_accuracy` and `roc_auc_ovr` take the classes present in the truth.
 """
 
 import math
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -14,45 +27,95 @@ import numpy as np
 
 Task = Literal["classification", "regression"]
 TASKS: tuple[Task, ...] = ("classification", "regression")
+Shape = Literal["binary", "multiclass", "regression"]
+SHAPE_WORDS: dict[Shape, str] = {
+    "binary": "binary classification (with data.positive_class)",
+    "multiclass": "multiclass classification (no data.positive_class)",
+    "regression": "regression",
+}
+CLASSIFICATION: tuple[Shape, ...] = ("binary", "multiclass")
+
+
+def shape_of(task: Task, positive_class: str | None) -> Shape:
+    """The problem shape the config describes: a positive class makes classification binary."""
+    if task == "regression":
+        return "regression"
+    return "multiclass" if positive_class is None else "binary"
+
+
+def class_names(values: Iterable[Any]) -> list[str]:
+    """Class labels as text (how the config names them: '1', 'RT'), each once, numbers in
+    numeric order (2 before 10) before other text."""
+
+    def order(name: str) -> tuple[int, float, str]:
+        try:
+            return 0, float(name), name
+        except ValueError:
+            return 1, 0.0, name
+
+    return sorted({str(value) for value in values}, key=order)
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """What a model said about the rows. Classification: `labels` holds class codes,
+    `scores` the probability of each class (rows × classes, NaN for a class the model does
+    not know). Regression: `labels` and `scores` are both the predicted numbers."""
+
+    labels: np.ndarray
+    scores: np.ndarray
 
 
 @dataclass(frozen=True)
 class Metric:
     name: str
-    task: Task
+    shapes: tuple[Shape, ...]
     greater_is_better: bool
     lowest: float  # -math.inf / math.inf when unbounded
     highest: float
-    # (y_true, y_pred, y_score) -> value. Classification: boolean labels (True = positive
-    # class) and positive-class scores. Regression: numbers, and y_score is y_pred.
-    compute: Callable[[np.ndarray, np.ndarray, np.ndarray], float]
+    # (truth, predictions, positive class code or None) -> value, by scikit-learn.
+    compute: Callable[[np.ndarray, Predictions, int | None], float]
     # Sums -> values, one per resample (arrays of the same shape as the sums).
     from_sums: Callable[[Any], np.ndarray]
     # In the target's units (an error in currency, say) rather than a unitless score.
     in_target_units: bool = False
+    # Which classes' scores must be ranked (the costly part of a resample): "positive" or "every".
+    ranks: str | None = None
 
 
 @dataclass(frozen=True)
 class Sums:
     """Weighted sums over the rows of one resample (one entry per resample).
 
-    Classification: `positives`/`negatives` row counts, `true_positives`, `false_positives`,
-    `ordered_pairs` (positive-negative pairs the scores order correctly, ties counting half)
-    and `log_loss_total`. Regression: `rows`, `squared_error`, `absolute_error`, `target`,
-    `target_squared`. Fields of the other task are None.
+    Classification: `rows`, the `support` of each class (fixed: resamples are stratified),
+    the `positive` class's code (binary) or None, `confusion` (resamples × true class ×
+    predicted class counts), `log_loss_total`, and `ordered_pairs` (resamples × classes: for
+    each ranked class, the pairs of one of its rows and another class's row that its score
+    orders correctly, ties counting half; NaN for classes not ranked). Regression: `rows`,
+    `squared_error`, `absolute_error`, `target`, `target_squared`. Fields of the other task
+    are None.
     """
 
-    positives: Any = None
-    negatives: Any = None
-    true_positives: np.ndarray | None = None
-    false_positives: np.ndarray | None = None
-    ordered_pairs: np.ndarray | None = None
-    log_loss_total: np.ndarray | None = None
     rows: Any = None
+    support: np.ndarray | None = None
+    positive: int | None = None
+    confusion: np.ndarray | None = None
+    log_loss_total: np.ndarray | None = None
+    ordered_pairs: np.ndarray | None = None
     squared_error: np.ndarray | None = None
     absolute_error: np.ndarray | None = None
     target: np.ndarray | None = None
     target_squared: np.ndarray | None = None
+
+    @property
+    def true_positives(self) -> np.ndarray:
+        """resamples × classes: rows of each class predicted as that class."""
+        return np.diagonal(self.confusion, axis1=1, axis2=2)
+
+    @property
+    def predicted(self) -> np.ndarray:
+        """resamples × classes: rows predicted as each class."""
+        return self.confusion.sum(axis=1)
 
 
 def _sk() -> Any:
@@ -69,15 +132,45 @@ def _ratio(numerator: np.ndarray, denominator: Any) -> np.ndarray:
     return np.divide(numerator, denominator, out=np.zeros_like(numerator), where=denominator != 0)
 
 
-def _f1_from_sums(s: Sums) -> np.ndarray:
-    false_negatives = s.positives - s.true_positives
-    return _ratio(2 * s.true_positives, 2 * s.true_positives + s.false_positives + false_negatives)
-
-
-def _roc_auc_from_sums(s: Sums) -> np.ndarray:
-    pairs = np.asarray(s.positives * s.negatives, dtype="float64")
+def _mean_over(values: np.ndarray, counted: np.ndarray) -> np.ndarray:
+    """Per resample, the mean of `values` over the classes `counted` (NaN where none is)."""
+    counted = np.broadcast_to(counted, values.shape)
+    total = np.where(counted, values, 0.0).sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(pairs > 0, s.ordered_pairs / pairs, math.nan)
+        return total / counted.sum(axis=-1)
+
+
+# ---------------------------------------------------------------- from sums
+
+
+def _positive_f1(s: Sums) -> np.ndarray:
+    p = s.positive
+    return _ratio(2 * s.true_positives[:, p], s.support[p] + s.predicted[:, p])
+
+
+def _positive_roc_auc(s: Sums) -> np.ndarray:
+    p = s.positive
+    pairs = float(s.support[p] * (s.rows - s.support[p]))
+    return s.ordered_pairs[:, p] / pairs if pairs else np.full(len(s.confusion), math.nan)
+
+
+def _in_union(s: Sums) -> np.ndarray:
+    """resamples × classes: the classes scikit-learn averages over, those in the truth or
+    the predictions of the resample."""
+    return (s.support + s.predicted) > 0
+
+
+def _f1_per_class(s: Sums) -> np.ndarray:
+    return _ratio(2 * s.true_positives, s.support + s.predicted)
+
+
+def _roc_auc_ovr(s: Sums) -> np.ndarray:
+    present = (s.support > 0) & (s.support < s.rows)
+    if present.sum() < 2:
+        return np.full(len(s.confusion), math.nan)
+    pairs = (s.support * (s.rows - s.support))[present].astype("float64")
+    # NaN stays NaN: a class a model has no probability for leaves the mean undefined.
+    return (s.ordered_pairs[:, present] / pairs).mean(axis=1)
 
 
 def _r2_from_sums(s: Sums) -> np.ndarray:
@@ -88,92 +181,155 @@ def _r2_from_sums(s: Sums) -> np.ndarray:
         return np.where(constant, math.nan, 1.0 - s.squared_error / spread)
 
 
-def _roc_auc(y_true: np.ndarray, _y_pred: np.ndarray, y_score: np.ndarray) -> float:
-    # Undefined (not an error) when the held-out rows hold only one class.
-    if len(np.unique(y_true)) < 2:
+# ---------------------------------------------------------------- row by row (scikit-learn)
+
+
+def _quietly(compute: Callable[..., float]) -> Callable[..., float]:
+    """scikit-learn warns where these definitions are deliberate (a class predicted but
+    absent from the truth, an undefined score)."""
+
+    def run(*args: Any, **options: Any) -> float:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return float(compute(*args, **options))
+
+    return run
+
+
+def _binary(score: str, **options: Any) -> Callable[[np.ndarray, Predictions, int], float]:
+    """A scikit-learn score of the positive class (True) against the rest."""
+    return _quietly(
+        lambda t, m, p: getattr(_sk(), score)(t == p, m.labels == p, zero_division=0, **options)
+    )
+
+
+def _averaged(score: str, average: str) -> Callable[[np.ndarray, Predictions, Any], float]:
+    return _quietly(
+        lambda t, m, _p: getattr(_sk(), score)(t, m.labels, average=average, zero_division=0)
+    )
+
+
+def _roc_auc(truth: np.ndarray, model: Predictions, positive: int) -> float:
+    # Undefined (not an error) when the rows hold only one class.
+    if len(np.unique(truth == positive)) < 2 or np.isnan(model.scores[:, positive]).any():
         return math.nan
-    return float(_sk().roc_auc_score(y_true, y_score))
+    return float(_sk().roc_auc_score(truth == positive, model.scores[:, positive]))
 
 
-def _r2(y_true: np.ndarray, y_pred: np.ndarray, _y_score: np.ndarray) -> float:
+def _ovr_roc_auc(truth: np.ndarray, model: Predictions, _positive: Any) -> float:
+    """scikit-learn's one-vs-rest macro average (`roc_auc_score(multi_class="ovr")`) over the
+    classes present in the truth: scikit-learn leaves it undefined when a known class is
+    absent, which a rare class often is from a small held-out set."""
+    present = [k for k in np.unique(truth) if 0 < (truth == k).sum() < len(truth)]
+    if len(present) < 2 or np.isnan(model.scores[:, present]).any():
+        return math.nan
+    return float(np.mean([_sk().roc_auc_score(truth == k, model.scores[:, k]) for k in present]))
+
+
+def _log_loss(truth: np.ndarray, model: Predictions, _positive: Any) -> float:
+    scores = model.scores
+    if np.isnan(scores[np.arange(len(truth)), truth]).any():
+        return math.nan  # no probability for a true class: the model does not know it
+    labels = list(range(scores.shape[1]))
+    return _quietly(_sk().log_loss)(truth, np.nan_to_num(scores, nan=0.0), labels=labels)
+
+
+def _r2(y_true: np.ndarray, model: Predictions, _positive: Any) -> float:
     # Undefined when the held-out target is constant.
     if len(y_true) < 2 or np.all(y_true == y_true[0]):
         return math.nan
-    return float(_sk().r2_score(y_true, y_pred))
+    return float(_sk().r2_score(y_true, model.labels))
+
+
+def _unit(name: str, shapes: tuple[Shape, ...], compute: Callable, from_sums: Callable, **more):
+    """A score from 0 to 1, higher is better."""
+    return Metric(name, shapes, True, 0.0, 1.0, compute, from_sums, **more)
 
 
 METRICS: dict[str, Metric] = {
     metric.name: metric
     for metric in (
-        Metric("roc_auc", "classification", True, 0.0, 1.0, _roc_auc, _roc_auc_from_sums),
-        Metric(
-            "f1",
-            "classification",
-            True,
-            0.0,
-            1.0,
-            lambda t, p, _s: float(_sk().f1_score(t, p, zero_division=0)),
-            _f1_from_sums,
-        ),
-        Metric(
+        _unit("roc_auc", ("binary",), _roc_auc, _positive_roc_auc, ranks="positive"),
+        _unit("f1", ("binary",), _binary("f1_score"), _positive_f1),
+        _unit(
             "precision",
-            "classification",
-            True,
-            0.0,
-            1.0,
-            lambda t, p, _s: float(_sk().precision_score(t, p, zero_division=0)),
-            lambda s: _ratio(s.true_positives, s.true_positives + s.false_positives),
+            ("binary",),
+            _binary("precision_score"),
+            lambda s: _ratio(s.true_positives[:, s.positive], s.predicted[:, s.positive]),
         ),
-        Metric(
+        _unit(
             "recall",
-            "classification",
-            True,
-            0.0,
-            1.0,
-            lambda t, p, _s: float(_sk().recall_score(t, p, zero_division=0)),
-            lambda s: _ratio(s.true_positives, s.positives),
+            ("binary",),
+            _binary("recall_score"),
+            lambda s: _ratio(s.true_positives[:, s.positive], s.support[s.positive]),
         ),
-        Metric(
+        _unit(
             "accuracy",
-            "classification",
-            True,
-            0.0,
-            1.0,
-            lambda t, p, _s: float(_sk().accuracy_score(t, p)),
-            lambda s: _ratio(
-                s.true_positives + s.negatives - s.false_positives, s.positives + s.negatives
-            ),
+            CLASSIFICATION,
+            _quietly(lambda t, m, _p: _sk().accuracy_score(t, m.labels)),
+            lambda s: s.true_positives.sum(axis=1) / s.rows,
         ),
+        _unit(
+            "balanced_accuracy",
+            CLASSIFICATION,
+            _quietly(lambda t, m, _p: _sk().balanced_accuracy_score(t, m.labels)),
+            lambda s: _mean_over(_ratio(s.true_positives, s.support), s.support > 0),
+        ),
+        _unit(
+            "f1_macro",
+            CLASSIFICATION,
+            _averaged("f1_score", "macro"),
+            lambda s: _mean_over(_f1_per_class(s), _in_union(s)),
+        ),
+        _unit(
+            "f1_weighted",
+            CLASSIFICATION,
+            _averaged("f1_score", "weighted"),
+            lambda s: (_f1_per_class(s) * s.support).sum(axis=1) / s.rows,
+        ),
+        _unit(
+            "precision_macro",
+            CLASSIFICATION,
+            _averaged("precision_score", "macro"),
+            lambda s: _mean_over(_ratio(s.true_positives, s.predicted), _in_union(s)),
+        ),
+        _unit(
+            "recall_macro",
+            CLASSIFICATION,
+            _averaged("recall_score", "macro"),
+            lambda s: _mean_over(_ratio(s.true_positives, s.support), _in_union(s)),
+        ),
+        _unit("roc_auc_ovr", CLASSIFICATION, _ovr_roc_auc, _roc_auc_ovr, ranks="every"),
         Metric(
             "log_loss",
-            "classification",
+            CLASSIFICATION,
             False,
             0.0,
             math.inf,
-            lambda t, _p, s: float(_sk().log_loss(t, s, labels=[False, True])),
-            lambda s: _ratio(s.log_loss_total, s.positives + s.negatives),
+            _log_loss,
+            lambda s: s.log_loss_total / s.rows,
         ),
         Metric(
             "rmse",
-            "regression",
+            ("regression",),
             False,
             0.0,
             math.inf,
-            lambda t, p, _s: float(_sk().root_mean_squared_error(t, p)),
+            lambda t, m, _p: float(_sk().root_mean_squared_error(t, m.labels)),
             lambda s: np.sqrt(_ratio(s.squared_error, s.rows)),
             in_target_units=True,
         ),
         Metric(
             "mae",
-            "regression",
+            ("regression",),
             False,
             0.0,
             math.inf,
-            lambda t, p, _s: float(_sk().mean_absolute_error(t, p)),
+            lambda t, m, _p: float(_sk().mean_absolute_error(t, m.labels)),
             lambda s: _ratio(s.absolute_error, s.rows),
             in_target_units=True,
         ),
-        Metric("r2", "regression", True, -math.inf, 1.0, _r2, _r2_from_sums),
+        Metric("r2", ("regression",), True, -math.inf, 1.0, _r2, _r2_from_sums),
     )
 }
 
@@ -197,13 +353,13 @@ def figure(value: float, places: int = 4, signed: bool = False) -> str:
     return f"+{text}" if signed and value > 0 else text
 
 
-def metrics_for(task: Task) -> list[str]:
-    """The names of every metric the task supports, in their display order."""
-    return [name for name, metric in METRICS.items() if metric.task == task]
+def metrics_for(shape: Shape) -> list[str]:
+    """The names of every metric that applies to the problem shape, in their display order."""
+    return [name for name, metric in METRICS.items() if shape in metric.shapes]
 
 
 def compute_metrics(
-    names: list[str], y_true: np.ndarray, y_pred: np.ndarray, y_score: np.ndarray
+    names: list[str], truth: np.ndarray, model: Predictions, positive: int | None = None
 ) -> dict[str, float]:
-    """Each named metric from the true values, the predictions and the scores."""
-    return {name: METRICS[name].compute(y_true, y_pred, y_score) for name in names}
+    """Each named metric of the model's predictions against the truth, by scikit-learn."""
+    return {name: METRICS[name].compute(truth, model, positive) for name in names}

@@ -1,6 +1,7 @@
-"""Score a fitted pipeline on held-out rows: predictions, positive-class scores, metrics."""
+"""Score a fitted pipeline on held-out rows: predictions, class probabilities, metrics."""
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,37 +13,71 @@ from mlflow.types import ColSpec, Schema
 from mlflow.types.schema import AnyType
 from sklearn.pipeline import Pipeline
 
-from mlops.bootstrap import Predictions
 from mlops.errors import PipelineError
-from mlops.metrics import METRICS, Task, compute_metrics
+from mlops.metrics import METRICS, Predictions, Task, class_names, compute_metrics
 
 # Model metadata key: the numeric features, which the signature declares `Any`.
 NUMERIC_FEATURES = "numeric_features"
 
 
 @dataclass(frozen=True)
+class Classes:
+    """The classes of a classification problem as the metrics take them: every class name
+    (those of the truth and of each model scored on it), in order, each row's class coded as
+    its index, and the positive class's code (binary) or None (multiclass)."""
+
+    names: tuple[str, ...]
+    positive: int | None = None
+
+    @classmethod
+    def of(cls, positive_class: str | None, *label_sets: Iterable[Any]) -> "Classes":
+        names = class_names(label for labels in label_sets for label in labels)
+        positive = None if positive_class is None else names.index(positive_class)
+        return cls(tuple(names), positive)
+
+    def codes(self, labels: Any) -> np.ndarray:
+        """Each label's index in `names`."""
+        index = {name: code for code, name in enumerate(self.names)}
+        return np.array([index[str(label)] for label in labels], dtype="int64")
+
+
+def _known_classes(model: Pipeline, positive_class: str | None) -> list[str]:
+    classes = [str(c) for c in model.classes_]
+    if positive_class is not None and positive_class not in classes:
+        raise PipelineError(
+            f"data.positive_class {positive_class!r} is not a class the model knows ({classes})"
+        )
+    return classes
+
+
+@dataclass(frozen=True)
 class Scores:
-    # index = row in the data file; columns: prediction, and probability for classification
+    # index = row in the data file; columns: prediction, and for classification the
+    # positive class's probability (binary) or one probability_<class> per class (multiclass)
     predictions: pd.DataFrame
     metrics: dict[str, float]
+    # Classification: each class's probability, one column per class the model knows.
+    probabilities: pd.DataFrame | None = None
 
-    def for_metrics(self, task: Task, positive_class: str | None) -> Predictions:
-        """The predictions as the metrics take them (see mlops.bootstrap.Predictions)."""
+    @property
+    def classes(self) -> list[str]:
+        """The classes the model knows (classification)."""
+        return [] if self.probabilities is None else list(self.probabilities.columns)
+
+    def for_metrics(self, classes: Classes | None) -> Predictions:
+        """The predictions as the metrics take them (see mlops.metrics.Predictions); `classes`
+        is None for regression. A class the model does not know gets NaN probabilities."""
         predicted = self.predictions["prediction"]
-        if task == "regression":
+        if classes is None:
             numbers = predicted.to_numpy(dtype="float64")
             return Predictions(numbers, numbers)
-        return Predictions(
-            (predicted.astype(str) == positive_class).to_numpy(dtype=bool),
-            self.predictions["probability"].to_numpy(dtype="float64"),
-        )
+        scores = self.probabilities.reindex(columns=list(classes.names))
+        return Predictions(classes.codes(predicted), scores.to_numpy(dtype="float64"))
 
 
-def true_values(y: pd.Series, task: Task, positive_class: str | None) -> np.ndarray:
-    """The target as the metrics take it: numbers, or True for the positive class."""
-    if task == "regression":
-        return y.to_numpy(dtype="float64")
-    return (y.astype("string") == positive_class).to_numpy(dtype=bool)
+def true_values(y: pd.Series, classes: Classes | None) -> np.ndarray:
+    """The target as the metrics take it: numbers (regression), or class codes."""
+    return y.to_numpy(dtype="float64") if classes is None else classes.codes(y)
 
 
 def score(
@@ -55,37 +90,39 @@ def score(
 ) -> Scores:
     """Predictions for the rows and the named metrics against their true values."""
     predicted = model.predict(x)
-    y_true = true_values(y, task, positive_class)
     if task == "regression":
         y_pred = np.asarray(predicted, dtype="float64")
-        columns = {"prediction": y_pred}
-        metrics = compute_metrics(metric_names, y_true, y_pred, y_pred)
+        metrics = compute_metrics(metric_names, true_values(y, None), Predictions(y_pred, y_pred))
+        frame = pd.DataFrame({"prediction": y_pred}, index=x.index)
+        frame.index.name = "row"
+        return Scores(frame, metrics)
+    known = _known_classes(model, positive_class)
+    probabilities = pd.DataFrame(model.predict_proba(x), index=x.index, columns=known)
+    if positive_class is None:
+        columns = {f"probability_{name}": probabilities[name] for name in known}
     else:
-        classes = [str(c) for c in model.classes_]
-        if positive_class not in classes:
-            raise PipelineError(
-                f"data.positive_class {positive_class!r} is not a class the model knows ({classes})"
-            )
-        probability = model.predict_proba(x)[:, classes.index(positive_class)]
-        y_pred = np.asarray(predicted).astype(str) == positive_class
-        columns = {"prediction": predicted, "probability": probability}
-        metrics = compute_metrics(metric_names, y_true, y_pred, probability)
-    frame = pd.DataFrame(columns, index=x.index)
+        columns = {"probability": probabilities[positive_class]}
+    frame = pd.DataFrame({"prediction": predicted, **columns}, index=x.index)
     frame.index.name = "row"
-    return Scores(frame, metrics)
+    scores = Scores(frame, {}, probabilities)
+    classes = Classes.of(positive_class, known, y)
+    metrics = compute_metrics(
+        metric_names, true_values(y, classes), scores.for_metrics(classes), classes.positive
+    )
+    return Scores(frame, metrics, probabilities)
 
 
 def prediction_scores(
     model: Pipeline, x: pd.DataFrame, task: Task, positive_class: str | None
 ) -> pd.Series:
-    """One number per row: the positive class's probability, or the predicted value."""
+    """What drift monitoring follows of the predictions, one value per row: the positive
+    class's probability (binary), the predicted class as text (multiclass), or the predicted
+    value (regression)."""
     if task == "regression":
         return pd.Series(np.asarray(model.predict(x), dtype="float64"), index=x.index)
-    classes = [str(c) for c in model.classes_]
-    if positive_class not in classes:
-        raise PipelineError(
-            f"data.positive_class {positive_class!r} is not a class the model knows ({classes})"
-        )
+    if positive_class is None:
+        return pd.Series(np.asarray(model.predict(x)).astype(str), index=x.index)
+    classes = _known_classes(model, positive_class)
     return pd.Series(model.predict_proba(x)[:, classes.index(positive_class)], index=x.index)
 
 
@@ -190,17 +227,22 @@ def permutation_importance_of(
     x, y = x.loc[sample], y.loc[sample]
     compute = METRICS[metric].compute
     sign = 1.0 if METRICS[metric].greater_is_better else -1.0
-    y_true = true_values(y, task, positive_class)
+    if task == "regression":
+        classes, known = None, []
+    else:
+        known = _known_classes(model, positive_class)
+        classes = Classes.of(positive_class, known, y)
+    y_true = true_values(y, classes)
 
     def scorer(estimator: Pipeline, x_part: pd.DataFrame, _y: pd.Series) -> float:
         # One prediction per call: labels follow from the probabilities.
-        if task == "regression":
+        if classes is None:
             predicted = estimator.predict(x_part)
-            return sign * compute(y_true, predicted, predicted)
-        probability = estimator.predict_proba(x_part)
-        classes = [str(c) for c in estimator.classes_]
-        labels = np.asarray(classes)[probability.argmax(axis=1)] == positive_class
-        return sign * compute(y_true, labels, probability[:, classes.index(positive_class)])
+            return sign * compute(y_true, Predictions(predicted, predicted), None)
+        probability = pd.DataFrame(estimator.predict_proba(x_part), columns=known)
+        labels = classes.codes(np.asarray(known)[probability.to_numpy().argmax(axis=1)])
+        scores = probability.reindex(columns=list(classes.names)).to_numpy(dtype="float64")
+        return sign * compute(y_true, Predictions(labels, scores), classes.positive)
 
     repeats = max(1, min(5, shuffles // max(len(x.columns), 1)))
     result = permutation_importance(

@@ -18,7 +18,7 @@ from mlops.charts import mermaid, table
 from mlops.config import Config, load_config
 from mlops.data import load_dataset, split_features_target
 from mlops.metrics import METRICS
-from mlops.scoring import permutation_importance_of, score, true_values
+from mlops.scoring import Classes, permutation_importance_of, score, true_values
 from mlops.splits import holdout_split
 from mlops.steps.evaluate import evaluation_charts, main_metric, save_figures
 
@@ -58,6 +58,7 @@ class Case:
     x: pd.DataFrame
     y: pd.Series
     truth: np.ndarray
+    positive: int | None  # the positive class's code in `truth` (binary)
     models: dict[str, Predictions]
     labels: pd.Series  # the candidate's predicted labels, as the confusion matrix takes them
     history: list[tuple[str, float]]
@@ -80,14 +81,18 @@ def _case(config_path: Path) -> Case:
     candidate = score(candidate_model, x, y, task, positive, config.metrics)
     champion = score(champion_model, x, y, task, positive, config.metrics)
     scoring_seconds = time.perf_counter() - started
-    truth = true_values(y, task, positive)
+    classes = None
+    if task == "classification":
+        classes = Classes.of(positive, y, candidate.classes, champion.classes)
+    truth = true_values(y, classes)
     models = {
-        "candidate": candidate.for_metrics(task, positive),
-        "champion v1": champion.for_metrics(task, positive),
+        "candidate": candidate.for_metrics(classes),
+        "champion v1": champion.for_metrics(classes),
     }
     # The history of the main metric over the last champions, then the candidate.
     compute = METRICS[main_metric(config)].compute
-    value = {name: compute(truth, p.labels, p.scores) for name, p in models.items()}
+    positive_code = classes.positive if classes else None
+    value = {name: compute(truth, p, positive_code) for name, p in models.items()}
     history = [
         (f"v{v}", value["champion v1"]) for v in range(1, config.report.history_versions + 1)
     ]
@@ -99,6 +104,7 @@ def _case(config_path: Path) -> Case:
         x,
         y,
         truth,
+        positive_code,
         models,
         candidate.predictions["prediction"],
         history,
@@ -115,7 +121,9 @@ def _draw(case: Case, directory: Path) -> dict[str, float]:
         case.model, case.x, case.y, task, positive, metric, config.split.seed
     )
     importance_done = time.perf_counter()
-    charts = evaluation_charts(config, case.truth, case.models, case.history, importances)
+    charts = evaluation_charts(
+        config, case.truth, case.models, case.history, importances, case.positive
+    )
     data_done = time.perf_counter()
     for chart in charts:
         mermaid(chart)
