@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from mlops.errors import PipelineError
 from mlops.gate import GateSettings, Rule, ThresholdOn
-from mlops.metrics import METRICS, Task, metrics_for
+from mlops.metrics import METRICS, SHAPE_WORDS, Shape, Task, metrics_for, shape_of
 from mlops.model_code import shipped_code
 from mlops.modeling import ModelSettings, build_model
 
@@ -40,8 +40,12 @@ class DataSection(_Section):
     path: str
     target: str = Field(min_length=1)
     task: Task
-    # The class the classification metrics are about; regression has none.
+    # Classification: the class the binary metrics are about, for a target of two classes;
+    # without it, classification is multiclass (metrics averaged over the classes).
     positive_class: str | None = Field(default=None, min_length=1)
+    # Classification: more classes than this are refused once the data is read (a target
+    # with a class per row is more likely an ID or free text than a label).
+    max_classes: int = Field(default=50, ge=2)
     numeric_features: list[str]
     categorical_features: list[str]
     expectation_suite: str = Field(min_length=1)
@@ -58,10 +62,10 @@ class DataSection(_Section):
             raise ValueError(f"features listed more than once: {repeated}")
         if self.target in features:
             raise ValueError(f"the target {self.target!r} is also listed as a feature")
-        if self.task == "classification" and self.positive_class is None:
-            raise ValueError("positive_class is required for classification (quote numbers: '1')")
         if self.task == "regression" and self.positive_class is not None:
             raise ValueError("positive_class is for classification; remove it for regression")
+        if self.task == "regression" and "max_classes" in self.model_fields_set:
+            raise ValueError("max_classes is for classification; remove it for regression")
         return self
 
 
@@ -220,11 +224,12 @@ class Config(_Section):
 
     @model_validator(mode="after")
     def _fits_the_task(self) -> "Config":
-        task = self.data.task
-        wrong = [name for name in self.metrics if METRICS[name].task != task]
+        shape = self.shape
+        wrong = [name for name in self.metrics if shape not in METRICS[name].shapes]
         if wrong:
             raise ValueError(
-                f"metrics {wrong} are not {task} metrics; expected some of {metrics_for(task)}"
+                f"metrics {wrong} do not apply to {SHAPE_WORDS[shape]}; expected some of "
+                f"{metrics_for(shape)}"
             )
         return self
 
@@ -248,6 +253,11 @@ class Config(_Section):
     @property
     def data_path(self) -> Path:
         return self.root / self.data.path
+
+    @property
+    def shape(self) -> Shape:
+        """binary (a positive class), multiclass (classification without one) or regression."""
+        return shape_of(self.data.task, self.data.positive_class)
 
     def model_pipeline(self) -> Any:
         """The unfitted scikit-learn pipeline this config describes (mlops/modeling.py);

@@ -15,6 +15,7 @@ import pandas as pd
 
 from mlops.config import Config
 from mlops.errors import PipelineError
+from mlops.metrics import class_names
 
 
 def file_sha256(path: Path) -> str:
@@ -211,7 +212,61 @@ def split_features_target(frame: pd.DataFrame, config: Config) -> tuple[pd.DataF
             f"{config.data_path}: the target {config.data.target!r} has "
             f"{int(target.isna().sum())} missing value(s); every row needs one"
         )
+    if config.data.task == "classification":
+        check_class_rules(target, config)
     return features, target
+
+
+# Classes named in a message, the rarest first.
+CLASSES_SHOWN = 8
+
+
+def _some(names: list[str]) -> str:
+    shown = ", ".join(repr(name) for name in names[:CLASSES_SHOWN])
+    return shown + (f" and {len(names) - CLASSES_SHOWN} more" if len(names) > CLASSES_SHOWN else "")
+
+
+def check_class_rules(target: pd.Series, config: Config) -> None:
+    """The class rules a classification target must meet before it is split (docs/gate.md):
+    two classes at least and `data.max_classes` at most, exactly two with
+    `data.positive_class` (which must be one of them), and two rows at least in every class
+    (a random split is stratified; a time or group split needs every class on both sides,
+    mlops/splits.py). A `PipelineError` names the key or the class."""
+    counts = target.astype(str).value_counts().sort_values(kind="stable")
+    name, where = config.data.target, config.data_path
+    if len(counts) < 2:
+        raise PipelineError(
+            f"{where}: the target {name!r} has a single class ({counts.index[0]!r}); "
+            "classification needs two or more"
+        )
+    limit = config.data.max_classes
+    if len(counts) > limit:
+        raise PipelineError(
+            f"{where}: the target {name!r} has {len(counts)} classes, more than "
+            f"data.max_classes ({limit}) in {config.file.name}; raise the limit if they are "
+            "right (a target with nearly a class per row is more likely an ID or free text)"
+        )
+    positive = config.data.positive_class
+    if positive is not None and len(counts) != 2:
+        raise PipelineError(
+            f"{config.file.name}: data.positive_class {positive!r} is for a target of two "
+            f"classes; {name!r} in {where.name} has {len(counts)} "
+            f"({_some(class_names(counts.index))}): remove data.positive_class for multiclass "
+            "metrics (docs/configuration.md)"
+        )
+    if positive is not None and positive not in counts.index:
+        raise PipelineError(
+            f"{config.file.name}: data.positive_class {positive!r} is not a class of "
+            f"{name!r} in {where.name}; expected one of {class_names(counts.index)}"
+        )
+    rare = counts[counts < 2]
+    if len(rare):
+        raise PipelineError(
+            f"{where}: the target {name!r} has a single row of class(es) "
+            f"{_some(list(rare.index))}; every class needs at least 2 rows (a random held-out "
+            "split is stratified; a time or group split needs the class on both sides): add "
+            "rows of it, or drop or merge the class"
+        )
 
 
 def rows_sha256(index: pd.Index) -> str:

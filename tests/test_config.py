@@ -8,7 +8,7 @@ import yaml
 
 from mlops.config import load_config
 from mlops.errors import PipelineError
-from tests.conftest import CLASSIFICATION, FIXTURES, REGRESSION
+from tests.conftest import CLASSIFICATION, FIXTURES, MULTICLASS, REGRESSION
 
 VALID = yaml.safe_load((FIXTURES / CLASSIFICATION / "config.yaml").read_text())
 VALID_REGRESSION = yaml.safe_load((FIXTURES / REGRESSION / "config.yaml").read_text())
@@ -32,7 +32,7 @@ def edited(change, base: dict = VALID) -> dict:
     return config
 
 
-@pytest.mark.parametrize("fixture", [CLASSIFICATION, REGRESSION])
+@pytest.mark.parametrize("fixture", [CLASSIFICATION, REGRESSION, MULTICLASS])
 def test_fixture_configs_are_valid(fixture):
     config = load_config(FIXTURES / fixture / "config.yaml")
     assert config.data_path.is_file()
@@ -78,13 +78,21 @@ def test_fixture_configs_are_valid(fixture):
         (lambda c: c["monitoring"].update(dat="x.csv"), "monitoring.dat: unknown key"),
         (
             lambda c: c.update(metrics=[*c["metrics"], "rmse"]),
-            "metrics ['rmse'] are not classification metrics",
+            "metrics ['rmse'] do not apply to binary classification (with data.positive_class); "
+            "expected some of ['roc_auc', 'f1', 'precision', 'recall', 'accuracy', "
+            "'balanced_accuracy', 'f1_macro'",
         ),
         (lambda c: c["data"].update(task="ranking"), "data.task: Input should be"),
         (
+            # Without a positive class, classification is multiclass: roc_auc, f1 and the
+            # fixture's other binary metrics are about a positive class.
             lambda c: c["data"].pop("positive_class"),
-            "positive_class is required for classification",
+            "metrics ['roc_auc', 'f1', 'precision', 'recall'] do not apply to multiclass "
+            "classification (no data.positive_class); expected some of ['accuracy', "
+            "'balanced_accuracy', 'f1_macro', 'f1_weighted', 'precision_macro', 'recall_macro', "
+            "'roc_auc_ovr', 'log_loss']",
         ),
+        (lambda c: c["data"].update(max_classes=1), "data.max_classes: Input should be greater"),
         (lambda c: c["data"].update(positive_class=1), "data.positive_class: Input should be"),
         (
             lambda c: c["gate"]["thresholds"].update(roc_auc=1.2),
@@ -156,8 +164,13 @@ def test_invalid_config_names_the_key(tmp_path, change, expected):
             "positive_class is for classification; remove it for regression",
         ),
         (
-            lambda c: c.update(metrics=["rmse", "roc_auc"]),
-            "metrics ['roc_auc'] are not regression metrics",
+            lambda c: c.update(metrics=["rmse", "roc_auc", "accuracy"]),
+            "metrics ['roc_auc', 'accuracy'] do not apply to regression; expected some of "
+            "['rmse', 'mae', 'r2']",
+        ),
+        (
+            lambda c: c["data"].update(max_classes=10),
+            "max_classes is for classification; remove it for regression",
         ),
         (
             lambda c: c["model"]["params"].update(C=1.0),
@@ -171,6 +184,20 @@ def test_invalid_regression_config_names_the_key(tmp_path, change, expected):
     with pytest.raises(PipelineError) as error:
         load_config(write(tmp_path, edited(change, VALID_REGRESSION)))
     assert expected in str(error.value)
+
+
+def test_classification_without_a_positive_class_is_multiclass(tmp_path):
+    multiclass = ["accuracy", "balanced_accuracy", "f1_macro", "roc_auc_ovr", "log_loss"]
+
+    def change(c: dict) -> None:
+        c["data"].pop("positive_class")
+        c["metrics"] = multiclass
+        c["gate"] = {"thresholds": {"f1_macro": 0.5}, "champion_tolerance": {"log_loss": 0.05}}
+
+    config = load_config(write(tmp_path, edited(change)))
+    assert config.shape == "multiclass" and config.data.max_classes == 50
+    assert config.metrics == multiclass
+    assert load_config(write(tmp_path, VALID)).shape == "binary"
 
 
 def test_missing_data_file_names_the_key(tmp_path):
