@@ -33,6 +33,7 @@ EVALUATION_KEYS = {
     "task",
     "main_metric",
     "positive_class",
+    "classes",
     "metrics",
     "thresholds",
     "champion_tolerance",

@@ -28,6 +28,7 @@ from mlops.charts import (
     roc_chart,
     save_png,
 )
+from mlops.classes import class_report
 from mlops.config import Config, gate_at_revision
 from mlops.data import file_sha256, load_dataset, rows_sha256
 from mlops.errors import PipelineError
@@ -45,6 +46,7 @@ from mlops.handoff import (
     read_json,
     write_json,
 )
+from mlops.metrics import class_names
 from mlops.registry import (
     champion_version,
     directory_sha256,
@@ -54,7 +56,14 @@ from mlops.registry import (
     metric_history,
 )
 from mlops.report import evaluation_markdown, evaluation_text
-from mlops.scoring import Scores, model_inputs, permutation_importance_of, score, true_values
+from mlops.scoring import (
+    Classes,
+    Scores,
+    model_inputs,
+    permutation_importance_of,
+    score,
+    true_values,
+)
 from mlops.splits import Split, holdout_split
 from mlops.steps.train import Trained
 from mlops.tracking import (
@@ -101,18 +110,25 @@ def evaluation_charts(
     models: dict[str, Predictions],
     history: list[tuple[str, float]],
     importances: dict[str, float],
+    positive: int | None = None,
 ) -> list[Chart]:
-    """Candidate against champion (mlops/charts.py), the main metric's recent history, and
-    the columns the candidate relies on."""
-    if config.data.task == "regression":
+    """Candidate against champion (mlops/charts.py): the ROC and precision-recall curves of
+    the positive class (binary), predicted against actual (regression); the main metric's
+    recent history, and the columns the candidate relies on. Multiclass has no curves: the
+    report's per-class table and confusion matrix take their place (mlops/report.py)."""
+    charts = []
+    if config.shape == "regression":
         predictions = {name: model.labels for name, model in models.items()}
         charts = [
             predicted_vs_actual_chart(truth, predictions),
             residuals_chart(truth, predictions),
         ]
-    else:
-        scores = {name: model.scores for name, model in models.items()}
-        charts = [roc_chart(truth, scores), precision_recall_chart(truth, scores)]
+    elif config.shape == "binary":
+        scores = {name: model.scores[:, positive] for name, model in models.items()}
+        charts = [
+            roc_chart(truth == positive, scores),
+            precision_recall_chart(truth == positive, scores),
+        ]
     if len(history) > 1:
         charts.append(history_chart(main_metric(config), history))
     if importances and all(math.isfinite(v) for v in importances.values()):
@@ -138,10 +154,13 @@ def save_figures(
         # Counted with pandas: scikit-learn's confusion_matrix on string labels takes
         # about half a second at 200,000 rows.
         truth, predicted = y_test.astype(str), predicted.astype(str)
-        labels = sorted(set(truth) | set(predicted))
+        labels = class_names(set(truth) | set(predicted))
         counts = pd.crosstab(truth, predicted).reindex(index=labels, columns=labels, fill_value=0)
-        figure, axes = plt.subplots(figsize=(5, 4))
-        ConfusionMatrixDisplay(counts.to_numpy(), display_labels=labels).plot(ax=axes)
+        side = max(5.0, 0.3 * len(labels))  # many classes: a larger figure, counts left out
+        figure, axes = plt.subplots(figsize=(side, side * 0.8))
+        ConfusionMatrixDisplay(counts.to_numpy(), display_labels=labels).plot(
+            ax=axes, include_values=len(labels) <= 20, xticks_rotation="vertical"
+        )
         figure.tight_layout()
         paths.append(directory / "confusion_matrix.png")
         figure.savefig(paths[-1], dpi=100)
@@ -179,7 +198,11 @@ def _score_champion(
 
 
 def _estimates(
-    config: Config, truth: Any, candidate: Predictions, champion: Predictions | None
+    config: Config,
+    truth: Any,
+    candidate: Predictions,
+    champion: Predictions | None,
+    classes: Classes | None,
 ) -> dict[str, Estimate]:
     """Values, intervals and paired differences from the bootstrap (mlops/bootstrap.py)."""
     return paired_bootstrap(
@@ -191,6 +214,7 @@ def _estimates(
         confidence=config.gate.confidence,
         resamples=config.gate.bootstrap_resamples,
         seed=config.split.seed,
+        positive=classes.positive if classes else None,
     )
 
 
@@ -285,10 +309,14 @@ def evaluate(
         )
 
     task, positive = config.data.task, config.data.positive_class
-    truth = true_values(y_test, task, positive)
-    candidate_view = candidate.for_metrics(task, positive)
-    champion_view = champion_scores.for_metrics(task, positive) if champion_scores else None
-    estimates = _estimates(config, truth, candidate_view, champion_view)
+    classes = None
+    if task == "classification":  # the classes of the truth and of both models
+        known = [candidate.classes, champion_scores.classes if champion_scores else []]
+        classes = Classes.of(positive, y_test, *known)
+    truth = true_values(y_test, classes)
+    candidate_view = candidate.for_metrics(classes)
+    champion_view = champion_scores.for_metrics(classes) if champion_scores else None
+    estimates = _estimates(config, truth, candidate_view, champion_view, classes)
     decision = decide(estimates, config.gate.settings(), has_champion=champion_scores is not None)
     passed = decision.passed and not champion_problems
     reasons = champion_problems + decision.reasons if champion_problems else decision.reasons
@@ -304,7 +332,20 @@ def evaluate(
     importances = permutation_importance_of(
         model, x_test, y_test, task, positive, main_metric(config), config.split.seed
     )
-    charts = evaluation_charts(config, truth, models, history, importances)
+    charts = evaluation_charts(
+        config, truth, models, history, importances, classes.positive if classes else None
+    )
+    per_class = None
+    if config.shape == "multiclass":
+        per_class = class_report(
+            list(classes.names),
+            truth,
+            candidate_view,
+            champion_view,
+            candidate.classes,
+            champion_scores.classes if champion_scores else None,
+            config.metrics,
+        )
     predictions_path = outputs / HOLDOUT_PREDICTIONS
     candidate.predictions.to_csv(predictions_path)
     evaluation = {
@@ -318,6 +359,7 @@ def evaluate(
         "task": config.data.task,
         "main_metric": main_metric(config),
         "positive_class": config.data.positive_class,
+        "classes": per_class,
         "metrics": metrics,
         "thresholds": config.gate.thresholds,
         "champion_tolerance": config.gate.champion_tolerance,
