@@ -3,9 +3,12 @@
 Candidate and champion predictions for ROWS held-out rows are simulated (binormal scores with
 shared noise, so the models are correlated as two models of the same rows are), once with
 distinct scores and once rounded to two decimals, as tree ensembles give many ties (ROC AUC
-then takes the tie-aware path). Timed: `paired_bootstrap` with RESAMPLES resamples of every
-classification metric, and of every regression metric, median of `repeats` runs in this
-process (the bootstrap runs inside the evaluation step, so there is no start-up to add).
+then takes the tie-aware path); for CLASSES classes (a rare one among them), from logits with
+shared noise; and for regression. Timed: `paired_bootstrap` with RESAMPLES resamples of every
+binary classification metric, of the multiclass metrics the gate is held to (MULTICLASS) and
+of `roc_auc_ovr` on its own (one ranking per class), and of every regression metric; median
+of `repeats` runs in this process (the bootstrap runs inside the evaluation step, so there is
+no start-up to add).
 """
 
 import os
@@ -19,11 +22,13 @@ from mlops.metrics import metrics_for
 
 ROWS = 200_000
 RESAMPLES = 1000
+CLASSES = 10
+MULTICLASS = ["accuracy", "balanced_accuracy", "f1_macro", "log_loss"]
 
 
-def _classification(ties: bool) -> tuple[np.ndarray, Predictions, Predictions]:
+def _binary(ties: bool) -> tuple[np.ndarray, Predictions, Predictions]:
     rng = np.random.default_rng(0)
-    y = rng.random(ROWS) < 0.3
+    y = (rng.random(ROWS) < 0.3).astype(int)
     noise = rng.normal(size=ROWS)
     other = 0.6 * noise + 0.8 * rng.normal(size=ROWS)
     models = []
@@ -31,7 +36,22 @@ def _classification(ties: bool) -> tuple[np.ndarray, Predictions, Predictions]:
         probability = 1 / (1 + np.exp(-(shift * y + error - 0.8)))
         if ties:
             probability = np.round(probability, 2)
-        models.append(Predictions(probability > 0.5, probability))
+        scores = np.column_stack([1 - probability, probability])
+        models.append(Predictions((probability > 0.5).astype(int), scores))
+    return y, models[0], models[1]
+
+
+def _multiclass() -> tuple[np.ndarray, Predictions, Predictions]:
+    rng = np.random.default_rng(2)
+    shares = np.r_[np.full(CLASSES - 1, 0.99 / (CLASSES - 1)), 0.01]  # the last one rare
+    y = rng.choice(CLASSES, ROWS, p=shares)
+    noise = rng.normal(size=(ROWS, CLASSES))
+    models = []
+    for shift, mix in ((1.5, 0.0), (1.2, 0.6)):
+        logits = mix * noise + np.sqrt(1 - mix**2) * rng.normal(size=(ROWS, CLASSES))
+        logits[np.arange(ROWS), y] += shift
+        probability = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        models.append(Predictions(probability.argmax(axis=1), probability))
     return y, models[0], models[1]
 
 
@@ -44,27 +64,36 @@ def _regression() -> tuple[np.ndarray, Predictions, Predictions]:
 
 
 def _median_seconds(case: tuple, repeats: int) -> float:
-    task, metrics, y, candidate, champion = case
+    task, metrics, positive, y, candidate, champion = case
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        paired_bootstrap(task, metrics, y, candidate, champion, 0.95, RESAMPLES, seed=42)
+        paired_bootstrap(
+            task, metrics, y, candidate, champion, 0.95, RESAMPLES, seed=42, positive=positive
+        )
         times.append(time.perf_counter() - start)
     return float(np.median(times))
 
 
 def bench_gate(repeats: int) -> dict[str, Any]:
-    """Seconds for RESAMPLES paired resamples of every metric of each task on ROWS rows."""
-    results: dict[str, Any] = {"rows": ROWS, "resamples": RESAMPLES, "cpus": os.cpu_count()}
-    cases = {
-        "classification": ("classification", _classification(ties=False)),
-        "classification_ties": ("classification", _classification(ties=True)),
-        "regression": ("regression", _regression()),
+    """Seconds for RESAMPLES paired resamples of each case's metrics on ROWS rows."""
+    results: dict[str, Any] = {
+        "rows": ROWS,
+        "resamples": RESAMPLES,
+        "classes": CLASSES,
+        "cpus": os.cpu_count(),
     }
-    for name, (task, data) in cases.items():
-        metrics = metrics_for(task)
+    multiclass = _multiclass()
+    cases = {
+        "classification": ("classification", metrics_for("binary"), 1, _binary(ties=False)),
+        "classification_ties": ("classification", metrics_for("binary"), 1, _binary(ties=True)),
+        "multiclass": ("classification", MULTICLASS, None, multiclass),
+        "multiclass_roc_auc_ovr": ("classification", ["roc_auc_ovr"], None, multiclass),
+        "regression": ("regression", metrics_for("regression"), None, _regression()),
+    }
+    for name, (task, metrics, positive, data) in cases.items():
         results[name] = {
             "metrics": metrics,
-            "seconds": _median_seconds((task, metrics, *data), repeats),
+            "seconds": _median_seconds((task, metrics, positive, *data), repeats),
         }
     return results

@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from mlops.config import GateSection, MonitoringSection
+from mlops.config import DataSection, GateSection, MonitoringSection
 from mlops.errors import PipelineError
-from mlops.metrics import METRICS, Task
+from mlops.metrics import METRICS, Shape, Task, class_names, shape_of
 from mlops.splits import cross_validation_folds, parse_times
 
 # A string column with more distinct values than this share of its rows (and at least
@@ -37,16 +37,34 @@ MIN_TIMES = 3
 POSITIVE_LABELS = ("1", "yes", "y", "true", "t", "positive", "pos")
 BASELINE_MAX_ROWS = 20_000
 BASELINE_FOLDS = 5  # fewer when a class (or the table) is too small for five
-GATED = {"classification": ("roc_auc", "f1"), "regression": ("r2", "rmse")}
+GATED = {
+    "binary": ("roc_auc", "f1"),
+    "multiclass": ("f1_macro", "balanced_accuracy"),
+    "regression": ("r2", "rmse"),
+}
 # The drafted gate spells out the comparison settings, at their defaults.
 GATE_DEFAULTS = {
     key: GateSection.model_fields[key].default
     for key in ("rule", "threshold_on", "confidence", "bootstrap_resamples")
 }
 REPORTED = {
-    "classification": ["roc_auc", "f1", "precision", "recall", "accuracy", "log_loss"],
+    "binary": ["roc_auc", "f1", "precision", "recall", "accuracy", "log_loss"],
+    "multiclass": [
+        "f1_macro",
+        "balanced_accuracy",
+        "accuracy",
+        "f1_weighted",
+        "roc_auc_ovr",
+        "log_loss",
+    ],
     "regression": ["rmse", "mae", "r2"],
 }
+# roc_auc_ovr ranks the rows once per class in every resample: left out of the draft above
+# this many classes, where it would slow the gate most.
+RANKED_CLASSES = 10
+# Classes drafted at most, as data.max_classes defaults to (a text target with more is more
+# likely an ID or free text than a label).
+MAX_CLASSES = DataSection.model_fields["max_classes"].default
 DEFAULT_PARAMS = {"classification": {"C": 1.0, "max_iter": 1000}, "regression": {"alpha": 1.0}}
 DRAFT_MARK = "drafted by make adapt"
 MODEL_SUFFIX = {"classification": "classifier", "regression": "regressor"}
@@ -76,6 +94,7 @@ class Profile:
     positive_class: str | None
     columns: list[ColumnProfile]
     baseline_folds: int = BASELINE_FOLDS
+    rarest_class: tuple[str, int] | None = None  # classification: its name and rows
 
     def of_kind(self, kind: str) -> list[str]:
         return [c.name for c in self.columns if c.kind == kind]
@@ -84,6 +103,21 @@ class Profile:
     def time_column(self) -> str | None:
         """The column the drafted split orders rows by (split.time_column), if any."""
         return next(iter(self.of_kind("time")), None)
+
+    @property
+    def shape(self) -> Shape:
+        return shape_of(self.task, self.positive_class)
+
+    @property
+    def target_column(self) -> ColumnProfile:
+        return next(c for c in self.columns if c.kind == "target")
+
+    @property
+    def reported(self) -> list[str]:
+        """The metrics the drafted config reports: REPORTED for the shape, without
+        roc_auc_ovr beyond RANKED_CLASSES classes."""
+        many = self.target_column.distinct > RANKED_CLASSES
+        return [m for m in REPORTED[self.shape] if not (many and m == "roc_auc_ovr")]
 
 
 @dataclass(frozen=True)
@@ -108,16 +142,11 @@ def _sorted_levels(values: pd.Series) -> list[Any]:
     return sorted(levels, key=lambda v: (str(type(v)), v))
 
 
-def infer_task(target: pd.Series, name: str) -> Task:
-    distinct = target.nunique(dropna=True)
-    if distinct == 2:
+def infer_task(target: pd.Series) -> Task:
+    """Classification for two values or text, regression for other numbers."""
+    if target.nunique(dropna=True) == 2 or not _is_numeric(target):
         return "classification"
-    if _is_numeric(target):
-        return "regression"
-    raise PipelineError(
-        f"target {name!r} has {distinct} distinct text values; this template supports binary "
-        "classification (two values) and regression (a numeric target)"
-    )
+    return "regression"
 
 
 def infer_positive_class(target: pd.Series) -> str:
@@ -246,19 +275,27 @@ def profile_frame(
             f"{path}: the target {target!r} has a single value ({str(values.iloc[0])!r}); "
             "there is nothing to learn"
         )
-    task = task or infer_task(values, target)
+    inferred = task is None
+    task = task or infer_task(values)
     if task == "classification":
-        if values.nunique() != 2:
+        classes = class_names(values.astype("string"))
+        if len(classes) > MAX_CLASSES:
             raise PipelineError(
-                f"{path}: the target {target!r} has {values.nunique()} classes; classification "
-                "here is binary (two classes): choose TASK=regression for a numeric target"
+                f"{path}: the target {target!r} has {len(classes)} distinct values, more than "
+                f"{MAX_CLASSES} classes (data.max_classes' default); is it an ID or free text? "
+                + ("Choose TASK=regression for a numeric target" if _is_numeric(values) else "")
             )
-        classes = values.astype("string").unique().tolist()
-        positive_class = positive_class or infer_positive_class(values)
-        if positive_class not in classes:
+        if len(classes) == 2:
+            positive_class = positive_class or infer_positive_class(values)
+        elif positive_class is not None:
+            raise PipelineError(
+                f"{path}: POSITIVE ({positive_class!r}) is for a target of two classes; "
+                f"{target!r} has {len(classes)}, whose metrics are averaged over the classes"
+            )
+        if positive_class is not None and positive_class not in classes:
             raise PipelineError(
                 f"{path}: the positive class {positive_class!r} is not a value of "
-                f"{target!r}; expected one of {sorted(classes)}"
+                f"{target!r}; expected one of {classes}"
             )
         target_profile = column_profile(target, values, "target", task=task)
     else:
@@ -269,7 +306,14 @@ def profile_frame(
             )
         if positive_class is not None:
             raise PipelineError("POSITIVE is for classification; regression has no positive class")
-        target_profile = column_profile(target, values, "target", task=task)
+        distinct = values.nunique()
+        note = ""
+        if inferred and pd.api.types.is_integer_dtype(values) and distinct <= FEW_VALUES:
+            note = (
+                f"only {distinct} integer values: if they are classes, not quantities, "
+                "draft again with TASK=classification"
+            )
+        target_profile = column_profile(target, values, "target", note, task=task)
     rows = len(frame)
     kinds = kinds or _one_time_column(
         {name: _infer_kind(frame[name], rows) for name in frame.columns if name != target}
@@ -303,7 +347,13 @@ def profile_frame(
         positive_class=positive_class if task == "classification" else None,
         columns=columns,
         baseline_folds=folds,
+        rarest_class=_rarest(values) if task == "classification" else None,
     )
+
+
+def _rarest(target: pd.Series) -> tuple[str, int]:
+    counts = target.astype(str).value_counts().sort_values(kind="stable")
+    return str(counts.index[0]), int(counts.iloc[0])
 
 
 def _one_time_column(kinds: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
@@ -532,11 +582,11 @@ def _flow(value: Any) -> str:
     )
 
 
-def propose_gate(baseline: dict[str, tuple[float, float]], task: Task) -> dict[str, Any]:
+def propose_gate(baseline: dict[str, tuple[float, float]], shape: Shape) -> dict[str, Any]:
     """Thresholds two standard deviations below the baseline's cross-validated mean (above,
     for errors), and a champion tolerance of one standard deviation, per gated metric."""
     thresholds, tolerances = {}, {}
-    for name in GATED[task]:
+    for name in GATED[shape]:
         mean, std = baseline[name]
         metric = METRICS[name]
         sign = 1 if metric.greater_is_better else -1
@@ -578,7 +628,7 @@ def render_config(
             "path": data_path,
             "target": profile.target,
             "task": task,
-            **({"positive_class": profile.positive_class} if task == "classification" else {}),
+            **({"positive_class": profile.positive_class} if profile.shape == "binary" else {}),
             "numeric_features": profile.of_kind("numeric"),
             "categorical_features": profile.of_kind("categorical"),
             "expectation_suite": suite,
@@ -590,7 +640,7 @@ def render_config(
             **({"time_column": profile.time_column} if profile.time_column else {}),
         },
         "model": {"estimator": "linear", "params": DEFAULT_PARAMS[task]},
-        "metrics": REPORTED[task],
+        "metrics": profile.reported,
         "gate": gate,
         "monitoring": MONITORING_DEFAULTS,
         "mlflow": {
@@ -601,7 +651,7 @@ def render_config(
     left_out = [c for c in profile.columns if c.kind == "left out"]
     baseline_note = ", ".join(
         f"{metric} {baseline.metrics[metric][0]:.3f} ± {baseline.metrics[metric][1]:.3f}"
-        for metric in GATED[task]
+        for metric in GATED[profile.shape]
     )
     data = settings["data"]
     held_out = ", stratified on the target" if task == "classification" else ""
@@ -619,11 +669,16 @@ def render_config(
         "data:",
         f"  path: {_flow(data['path'])}  # relative to this file",
         f"  target: {_flow(data['target'])}  # the column to predict",
-        f"  task: {task}  # classification (two classes) | regression (a number)",
+        f"  task: {task}  # classification (two or more classes) | regression (a number)",
     ]
-    if task == "classification":
+    if profile.shape == "binary":
         lines.append(
             f"  positive_class: {_flow(data['positive_class'])}  # the class the metrics are about"
+        )
+    elif profile.shape == "multiclass":
+        lines.append(
+            f"  # {profile.target_column.distinct} classes, no positive_class: metrics are "
+            "averaged over the classes"
         )
     lines += [
         f"  numeric_features: {_flow(data['numeric_features'])}",
@@ -646,6 +701,11 @@ def render_config(
         f"  params: {_flow(settings['model']['params'])}  # passed to the estimator as they are",
         "",
         f"metrics: {_flow(settings['metrics'])}",
+        *(
+            [f"# roc_auc_ovr is left out: with over {RANKED_CLASSES} classes it slows the gate."]
+            if "roc_auc_ovr" in REPORTED[profile.shape] and "roc_auc_ovr" not in settings["metrics"]
+            else []
+        ),
         "",
         "# A starting point from a cross-validated baseline of the linear model:",
         f"# {baseline_note} (mean ± standard deviation over {baseline.describe_folds()}).",
@@ -699,13 +759,13 @@ def cross_validated_baseline(frame: pd.DataFrame, profile: Profile, seed: int = 
     task, time_column = profile.task, profile.time_column
     times = parse_times(frame[time_column]) if time_column else None
     folds = cross_validation_folds(y, task, profile.baseline_folds, seed, times)
-    per_fold: dict[str, list[float]] = {name: [] for name in REPORTED[task]}
+    per_fold: dict[str, list[float]] = {name: [] for name in profile.reported}
     for train, test in folds:
         model = build_pipeline(
             task, "linear", DEFAULT_PARAMS[task], seed, numeric, categorical
         ).fit(x.iloc[train], y.iloc[train])
         scores = score(
-            model, x.iloc[test], y.iloc[test], task, profile.positive_class, REPORTED[task]
+            model, x.iloc[test], y.iloc[test], task, profile.positive_class, profile.reported
         )
         for name, value in scores.metrics.items():
             per_fold[name].append(value)
@@ -828,10 +888,10 @@ def draft_project(
     previous = _previous_draft_suite(config_path, root)
 
     baseline = cross_validated_baseline(frame, profile)
-    gate = propose_gate(baseline.metrics, profile.task)
+    gate = propose_gate(baseline.metrics, profile.shape)
     expectations = draft_expectations(profile)
-    write_suite(root, suite, expectations, relative, replaces=previous)
     text = render_config(profile, relative, suite, gate, baseline)
+    write_suite(root, suite, expectations, relative, replaces=previous)
     partial = config_path.with_suffix(".yaml.partial")
     partial.write_text(text, encoding="utf-8")
     partial.replace(config_path)
@@ -875,13 +935,30 @@ def redraft_suite(config: Any, force: bool = False) -> Draft:
     return Draft(profile, None, suite_path, len(expectations))
 
 
+def _classes_in_words(profile: Profile) -> str:
+    """ ", positive class '1'" (binary), ", 3 classes, rarest 'CH' (70 rows)" (multiclass)."""
+    if profile.shape == "binary":
+        return f", positive class {profile.positive_class!r}"
+    if profile.shape == "regression":
+        return ""
+    target = profile.target_column
+    return f", {target.distinct} classes: {_shown_levels(target.levels)}; " + (
+        f"rarest {profile.rarest_class[0]!r} ({profile.rarest_class[1]} rows)"
+    )
+
+
+def _shown_levels(levels: list[Any], shown: int = 10) -> str:
+    names = class_names(levels)
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
 def describe(draft: Draft) -> str:
     """What was inferred and written, and what a person should review before committing."""
     profile = draft.profile
     lines = [
         f"{profile.path}: {profile.rows} rows, {len(profile.columns)} columns",
-        f"target: {profile.target} -> {profile.task}"
-        + (f", positive class {profile.positive_class!r}" if profile.positive_class else ""),
+        f"target: {profile.target} -> {profile.task}" + _classes_in_words(profile),
         "",
         f"  {'column':<24} {'kind':<12} {'type':<8} {'missing':>8} {'distinct':>9}  note",
     ]
@@ -893,8 +970,9 @@ def describe(draft: Draft) -> str:
     if draft.baseline:
         folds = draft.baseline.describe_folds()
         lines += ["", f"cross-validated baseline (linear model, {folds}): "]
+        width = max(len(name) for name in draft.baseline.metrics)
         lines += [
-            f"  {name:<10} {mean:.4f} ± {std:.4f}"
+            f"  {name:<{width}} {mean:.4f} ± {std:.4f}"
             for name, (mean, std) in draft.baseline.metrics.items()
         ]
         lines += ["proposed gate (a starting point, not a recommendation):"]

@@ -26,6 +26,7 @@ CLASSIFICATION = "voter_turnout"
 REGRESSION = "saratoga_houses"
 # Daily rows of five cities: split by time (drafted), or by city as groups.
 TIME_ORDERED = "city_weather"
+MULTICLASS = "hawk_species"  # three classes, one of them rare
 # What a project copy needs besides the scripts themselves (which run from the repo).
 PROJECT_FILES = ("config.yaml", "data", "gx")
 

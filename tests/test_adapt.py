@@ -26,6 +26,7 @@ from mlops.errors import PipelineError
 from tests.conftest import (
     CLASSIFICATION,
     FIXTURES,
+    MULTICLASS,
     REGRESSION,
     REPO,
     TIME_ORDERED,
@@ -149,6 +150,48 @@ def test_task_and_positive_class(target, task, positive, expected):
     assert (profile.task, profile.positive_class) == expected
 
 
+def test_three_or_more_classes_are_multiclass_with_the_class_set_in_the_suite():
+    data = frame()
+    data["label"] = np.resize(["red", "green", "blue", "blue", "green", "red", "violet"], 200)
+    profile = profile_frame(data, "x.csv", "label")
+    assert (profile.task, profile.positive_class, profile.shape) == (
+        "classification",
+        None,
+        "multiclass",
+    )
+    assert profile.rarest_class == ("violet", 28)
+    assert profile.reported == [
+        "f1_macro",
+        "balanced_accuracy",
+        "accuracy",
+        "f1_weighted",
+        "roc_auc_ovr",
+        "log_loss",
+    ]
+    value_sets = rules_by(draft_expectations(profile), "expect_column_distinct_values_to_equal_set")
+    assert value_sets["label"]["value_set"] == ["blue", "green", "red", "violet"]
+    baseline = cross_validated_baseline(data, profile)
+    gate = propose_gate(baseline, profile.shape)
+    assert set(gate["thresholds"]) == {"f1_macro", "balanced_accuracy"}
+
+
+def test_many_classes_leave_the_costly_ranking_metric_out_of_the_draft():
+    data = frame(rows=600)
+    data["label"] = [f"c{i % 12}" for i in range(600)]
+    profile = profile_frame(data, "x.csv", "label")
+    assert profile.shape == "multiclass" and "roc_auc_ovr" not in profile.reported
+
+
+def test_a_few_integer_values_stay_numeric_with_a_word_about_classes():
+    data = frame()
+    data["grade"] = np.resize([1, 2, 3, 4], 200)
+    profile = profile_frame(data, "x.csv", "grade")
+    assert profile.task == "regression"
+    assert "TASK=classification" in profile.target_column.note
+    forced = profile_frame(data, "x.csv", "grade", "classification")
+    assert forced.shape == "multiclass" and forced.target_column.levels == [1, 2, 3, 4]
+
+
 def test_positive_class_is_the_rarer_one_without_a_conventional_label():
     data = frame()
     data["label"] = np.where(np.arange(len(data)) % 4 == 0, "churned", "stayed")
@@ -165,10 +208,23 @@ def test_positive_class_is_the_rarer_one_without_a_conventional_label():
             lambda d: d.assign(label=np.resize(["a", "b", "c"], len(d))),
             "label",
             None,
-            None,
-            "3 distinct text values",
+            "a",
+            r"POSITIVE \('a'\) is for a target of two classes; 'label' has 3",
         ),
-        (None, "value", "classification", None, "classification here is binary"),
+        (
+            None,
+            "value",
+            "classification",
+            None,
+            "has 200 distinct values, more than 50 classes .* Choose TASK=regression",
+        ),
+        (
+            lambda d: d.assign(label=[f"user-{i}" for i in range(len(d))]),
+            "label",
+            None,
+            None,
+            "has 200 distinct values, more than 50 classes",
+        ),
         (None, "label", "regression", None, "is not numeric"),
         (None, "label", None, "maybe", "the positive class 'maybe' is not a value"),
     ],
@@ -270,7 +326,7 @@ def test_rendered_config_loads_and_knows_it_is_an_untouched_draft(tmp_path):
     assert not config_is_untouched_draft(path)
 
 
-@pytest.mark.parametrize("fixture", [CLASSIFICATION, REGRESSION, TIME_ORDERED])
+@pytest.mark.parametrize("fixture", [CLASSIFICATION, REGRESSION, TIME_ORDERED, MULTICLASS])
 def test_fixture_projects_are_untouched_drafts(fixture):
     config = load_config(FIXTURES / fixture / "config.yaml")
     assert config_is_untouched_draft(FIXTURES / fixture / "config.yaml")
