@@ -4,8 +4,10 @@ pull-request comment and outputs/evaluation.md, and plain text for a terminal.
 The markdown is a list of sections (`MARKDOWN_SECTIONS`), each a function of the evaluation:
 a warning when a pull request loosens the gate, the headline (the decision and only what
 decided it), how the gate decided (folded), where the run is, the metric table, every reason,
-the charts. A new section is one more function in the list; the terminal gets the headline,
-the table, the reasons, where the run is and the charts' PNG files (`evaluation_text`).
+the classes (multiclass: each class's precision and recall, and the confusion matrix), the
+charts. A new section is one more function in the list; the terminal gets the headline, the
+table, the reasons, the classes, where the run is and the charts' PNG files
+(`evaluation_text`).
 """
 
 import os
@@ -303,6 +305,166 @@ def _why_not(evaluation: Evaluation, heading: str) -> list[str]:
     return [f"{heading}# Why not", "", *[f"- {reason}" for reason in reasons]] if reasons else []
 
 
+def _quoted(names: list[str], most: int = 10) -> str:
+    shown = ", ".join(f"'{name}'" for name in names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def class_notes(evaluation: Evaluation) -> list[str]:
+    """Sentences on the classes: how many, the rarest, classes predicted but absent from the
+    held-out rows, and how the champion's classes differ (and what that does to the
+    comparison)."""
+    classes = evaluation["classes"]
+    names, support = classes["names"], classes["support"]
+    held = [(rows, name) for name, rows in zip(names, support, strict=True) if rows]
+    rows, rarest = min(held)
+    notes = [
+        f"{len(held)} classes in the {evaluation['holdout_rows']:,} held-out rows, the rarest "
+        f"'{rarest}' with {rows:,}. ROC and precision-recall curves are for two classes: "
+        "here each class's precision and recall, and the confusion matrix."
+    ]
+    absent = classes["not_held_out"]
+    predicted = [n for n, c in zip(names, classes["candidate"]["predicted"], strict=True) if c]
+    if absent:
+        guessed = [name for name in absent if name in predicted]
+        notes.append(
+            f"No held-out row has class {_quoted(absent)}"
+            + (
+                f"; the candidate predicts {_quoted(guessed)} for some rows, all errors "
+                "(precision 0, and the averaged metrics count such a class as scikit-learn "
+                "does)."
+                if guessed
+                else "."
+            )
+        )
+    champion = evaluation.get("champion")
+    if classes["added"] or classes["removed"]:
+        label = f"champion v{champion['version']}"
+        changes = []
+        if classes["added"]:
+            changes.append(
+                f"{_quoted(classes['added'])} added since (the champion never predicts it: "
+                "its held-out rows are the champion's errors)"
+            )
+        if classes["removed"]:
+            changes.append(
+                f"{_quoted(classes['removed'])} removed since (what the champion still "
+                "predicts of it are its errors)"
+            )
+        sentence = f"The {label} was trained on other classes: " + "; ".join(changes) + "."
+        if classes["not_compared"]:
+            sentence += (
+                f" {', '.join(classes['not_compared'])}: not compared with the champion, which "
+                "has no probability for a class of the held-out rows."
+            )
+        notes.append(sentence)
+    return notes
+
+
+def _share(part: float | None) -> str | None:
+    return None if part is None else figure(part, 4)
+
+
+def class_table(evaluation: Evaluation) -> Table:
+    """One row per class: its held-out rows, and the candidate's (and champion's) precision
+    and recall."""
+    classes, champion = evaluation["classes"], evaluation.get("champion")
+    label = f"champion v{champion['version']}" if champion else "champion"
+    compared = classes["champion"] is not None
+    header = [
+        "class",
+        "held-out rows",
+        "precision",
+        f"{label} precision",
+        "recall",
+        f"{label} recall",
+    ]
+    rows = []
+    for index, name in enumerate(classes["names"]):
+        cells: list[str | None] = [name, f"{classes['support'][index]:,}"]
+        for key, undefined in (("precision", "none predicted"), ("recall", "no held-out row")):
+            for model in ("candidate", "champion"):
+                figures = classes[model]
+                if model == "champion" and not compared:
+                    cells.append(None)
+                    continue
+                value = _share(figures[key][index])
+                cells.append(undefined if value is None else value)
+        rows.append(cells)
+    return Table(header, rows)
+
+
+# Classes up to which the confusion matrix is drawn whole; beyond, its largest cells.
+MATRIX_CLASSES = 12
+TOP_CONFUSIONS = 10
+
+
+def confusion_table(evaluation: Evaluation) -> Table:
+    """The candidate's confusion matrix (rows: the true class, columns: the predicted one)
+    up to MATRIX_CLASSES classes; beyond, its TOP_CONFUSIONS largest off-diagonal cells."""
+    classes = evaluation["classes"]
+    names, matrix = classes["names"], classes["confusion"]
+    if len(names) <= MATRIX_CLASSES:
+        rows = [[name, *(f"{n:,}" for n in row)] for name, row in zip(names, matrix, strict=True)]
+        return Table(["true class", *names], rows)
+    cells = sorted(
+        (
+            (-count, i, j)
+            for i, row in enumerate(matrix)
+            for j, count in enumerate(row)
+            if i != j and count
+        )
+    )[:TOP_CONFUSIONS]
+    return Table(
+        ["true class", "predicted as", "rows", "share of the class's rows"],
+        [
+            [names[i], names[j], f"{-negative:,}", f"{-negative / classes['support'][i]:.1%}"]
+            for negative, i, j in cells
+        ],
+    )
+
+
+def confusion_caption(evaluation: Evaluation, markdown: bool) -> str:
+    """What the confusion table shows: the whole matrix, or its largest cells and where the
+    whole one is."""
+    if len(evaluation["classes"]["names"]) <= MATRIX_CLASSES:
+        return (
+            "Confusion matrix of the candidate (rows: the true class; columns: the predicted one):"
+        )
+    quote = "`" if markdown else ""
+    return (
+        f"The candidate's {TOP_CONFUSIONS} most frequent confusions (the whole matrix: "
+        f"{quote}confusion_matrix.png{quote} with the charts as PNG, "
+        f"{quote}classes.confusion{quote} in {quote}evaluation.json{quote}):"
+    )
+
+
+def _classes(evaluation: Evaluation, heading: str) -> list[str]:
+    if not evaluation.get("classes"):
+        return []
+    names = evaluation["classes"]["names"]
+    per_class = class_table(evaluation).markdown()
+    whole = len(names) <= MATRIX_CLASSES
+    lines = [f"{heading}# Classes", "", *class_notes(evaluation), ""]
+    if whole:
+        lines += [per_class]
+    else:  # a long table, folded
+        lines += [
+            f"<details><summary>Precision and recall of each of the {len(names)} classes</summary>",
+            "",
+            per_class,
+            "",
+            "</details>",
+        ]
+    lines += [
+        "",
+        confusion_caption(evaluation, markdown=True),
+        "",
+        confusion_table(evaluation).markdown(),
+    ]
+    return lines
+
+
 def _charts(evaluation: Evaluation, heading: str) -> list[str]:
     charts = [chart_from_dict(data) for data in evaluation.get("charts", [])]
     if not charts:
@@ -318,6 +480,7 @@ MARKDOWN_SECTIONS: tuple[Callable[[Evaluation, str], list[str]], ...] = (
     _where,
     _table,
     _why_not,
+    _classes,
     _charts,
 )
 
@@ -357,6 +520,10 @@ def evaluation_text(evaluation: Evaluation, figures: list[Path], report: Path) -
     reasons = _every_reason(evaluation)
     if reasons:
         lines += ["", "Why not:", *[f"  - {reason}" for reason in reasons]]
+    if evaluation.get("classes"):
+        lines += ["", *class_notes(evaluation), "", class_table(evaluation).text()]
+        lines += ["", confusion_caption(evaluation, markdown=False)]
+        lines += [confusion_table(evaluation).text()]
     links = evaluation.get("links") or {}
     lines += [
         "",

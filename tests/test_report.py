@@ -2,15 +2,17 @@
 cannot break or inject into the markdown."""
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from mlops.charts import chart_to_dict, roc_chart
+from mlops.classes import class_report
 from mlops.data import line_numbers
 from mlops.handoff import fit_summary
 from mlops.markdown import MAX_CELL, Table, cell
-from mlops.metrics import decimals, figure
+from mlops.metrics import Predictions, decimals, figure
 from mlops.report import evaluation_markdown, evaluation_text, run_location
 from mlops.tracking import server_ui_url
 from mlops.validation import (
@@ -23,6 +25,7 @@ from mlops.validation import (
     _whole_numbers,
     summary_markdown,
 )
+from tests.rendering import markdown_problems
 
 
 def table_cells(row: str) -> list[str]:
@@ -511,3 +514,129 @@ def test_summaries_are_cut_to_fit_whole_lines_and_closed_code_blocks():
         line.startswith(("#", "```", "line ")) for line in body.splitlines()
     )
     assert fit_summary("short") == "short"
+
+
+# ---------------------------------------------------------------- classes (multiclass)
+
+
+def multiclass(
+    names: list[str],
+    champion_classes: list[str] | None,
+    rows: int = 600,
+    candidate_classes: list[str] | None = None,
+    held_out: int | None = None,
+) -> dict:
+    """An evaluation of a candidate that knows `candidate_classes` (default: `names`) against
+    a champion that knows `champion_classes`, or none: probabilities that favour the true
+    class, NaN for a class a model does not know. The held-out rows hold the first
+    `held_out` classes (default: all), the last of them rare."""
+    rng = np.random.default_rng(0)
+    count, held_out = len(names), held_out or len(names)
+    shares = np.r_[np.full(held_out - 1, 0.97 / (held_out - 1)), 0.03]
+    truth = rng.choice(held_out, rows, p=shares)
+    candidate_classes = candidate_classes or names
+
+    def model(shift: float, known: list[str]) -> Predictions:
+        unknown = [name not in known for name in names]
+        logits = rng.normal(size=(rows, count))
+        logits[np.arange(rows), truth] += shift
+        logits[:, unknown] = -np.inf
+        scores = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        scores[:, unknown] = np.nan
+        return Predictions(np.nanargmax(scores, axis=1), scores)
+
+    candidate = model(2.0, candidate_classes)
+    champion = model(1.5, champion_classes) if champion_classes else None
+    metrics = ["f1_macro", "log_loss", "roc_auc_ovr"]
+    classes = class_report(
+        names, truth, candidate, champion, candidate_classes, champion_classes, metrics
+    )
+    return evaluation(
+        holdout_rows=rows,
+        classes=classes,
+        champion={"version": "3", "run_id": "r3"} if champion else None,
+    )
+
+
+def table_from(markdown: str, first_cell: str) -> list[list[str]]:
+    """The rows of the table whose header starts with `first_cell`."""
+    start = markdown.index(f"| {first_cell} |")
+    return rows_of(markdown[start:].split("\n\n", 1)[0])
+
+
+def section(markdown: str, title: str) -> str:
+    start = markdown.index(f"### {title}")
+    end = markdown.find("\n### ", start + 1)
+    return markdown[start:] if end < 0 else markdown[start:end]
+
+
+def test_classes_get_a_per_class_table_and_the_confusion_matrix():
+    report = evaluation_markdown(multiclass(["CH", "RT", "SS"], ["CH", "RT", "SS"]))
+    assert markdown_problems(report) == []
+    classes = section(report, "Classes")
+    assert "3 classes in the 600 held-out rows, the rarest 'SS' with" in classes
+    per_class, matrix = table_from(classes, "class"), table_from(classes, "true class")
+    assert per_class[0] == [
+        "class",
+        "held-out rows",
+        "precision",
+        "champion v3 precision",
+        "recall",
+        "champion v3 recall",
+    ]
+    assert [row[0] for row in per_class[1:]] == ["CH", "RT", "SS"]
+    assert matrix[0] == ["true class", "CH", "RT", "SS"]
+    # Each row of the matrix holds its class's held-out rows.
+    held_out = {row[0]: int(row[1]) for row in per_class[1:]}
+    assert {row[0]: sum(int(n) for n in row[1:]) for row in matrix[1:]} == held_out
+    assert not any("–" in line for line in classes.splitlines() if line.startswith("|"))
+    text = evaluation_text(multiclass(["CH", "RT", "SS"], None), [], Path("evaluation.md"))
+    assert "Confusion matrix of the candidate" in text and "\nCH " in text
+
+
+def test_fifty_classes_fold_the_table_and_show_the_largest_confusions():
+    names = [f"category {i:02d}" for i in range(50)]
+    report = evaluation_markdown(multiclass(names, names, rows=5000))
+    assert markdown_problems(report) == [] and len(report) < 65_536
+    classes = section(report, "Classes")
+    assert "<details><summary>Precision and recall of each of the 50 classes</summary>" in classes
+    top = table_from(classes, "true class")
+    assert top[0] == ["true class", "predicted as", "rows", "share of the class's rows"]
+    counts = [int(row[2]) for row in top[1:]]
+    assert len(counts) == 10 and counts == sorted(counts, reverse=True)
+    assert all(row[0] != row[1] for row in top[1:])
+
+
+def test_a_champion_with_other_classes_is_compared_on_labels_and_said_so():
+    """'SS' was added since the champion was trained, which knew 'XX', since removed: its
+    label metrics compare on every held-out row, its probability metrics cannot."""
+    evaluated = multiclass(
+        ["CH", "RT", "SS", "XX"],
+        ["CH", "RT", "XX"],
+        candidate_classes=["CH", "RT", "SS"],
+        held_out=3,
+    )
+    classes = evaluated["classes"]
+    assert (classes["added"], classes["removed"]) == (["SS"], ["XX"])
+    assert classes["not_held_out"] == ["XX"]
+    assert classes["not_compared"] == ["log_loss", "roc_auc_ovr"]
+    report = section(evaluation_markdown(evaluated), "Classes")
+    assert "The champion v3 was trained on other classes: 'SS' added since" in report
+    assert "'XX' removed since (what the champion still predicts of it are its errors)" in report
+    assert "log_loss, roc_auc_ovr: not compared with the champion" in report
+    per_class = {row[0]: row for row in table_from(report, "class")[1:]}
+    assert per_class["SS"][5] == "0.0000"  # the champion's recall: it never predicts 'SS'
+    assert per_class["XX"][2] == "none predicted" and per_class["XX"][4] == "no held-out row"
+
+
+def test_a_class_predicted_but_absent_from_the_held_out_rows_is_named():
+    names = ["a", "b", "c"]
+    truth = np.array([0, 0, 1, 1, 0, 1])
+    labels = np.array([0, 2, 1, 1, 0, 1])  # 'c' predicted once, never true
+    scores = np.eye(3)[labels]
+    classes = class_report(names, truth, Predictions(labels, scores), None, names, None, [])
+    assert classes["not_held_out"] == ["c"] and classes["candidate"]["precision"][2] == 0.0
+    report = section(evaluation_markdown(evaluation(classes=classes, champion=None)), "Classes")
+    assert "No held-out row has class 'c'; the candidate predicts 'c' for some rows" in report
+    recall = {row[0]: row[-1] for row in table_from(report, "class")[1:]}
+    assert recall["c"] == "no held-out row"
