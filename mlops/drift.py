@@ -2,8 +2,11 @@
 
 The profile (`profile`) is made at training time from the training rows and the model's
 predictions on the held-out rows; it travels inside the model's files. `compare` tells, per
-feature and for the predictions, whether the batch looks different. Pure functions on
-arrays, with SciPy's tests; no I/O.
+feature and for the predictions, whether the batch looks different. The predictions are
+followed as numbers (a regression's values, a binary classifier's positive-class
+probability) or, for multiclass, as the predicted class (a categorical column). A batch that
+holds the target too (labelled after the fact) is compared on its classes as well, so a
+class training never saw is reported. Pure functions on arrays, with SciPy's tests; no I/O.
 
 A feature has drifted when any of these holds (thresholds under `monitoring` in config.yaml):
 - its population stability index (PSI) reaches `psi_threshold`: the batch's share of rows
@@ -101,6 +104,13 @@ def _categorical_profile(values: pd.Series) -> dict[str, Any]:
     }
 
 
+def _profile_of(values: pd.Series, bins: int, rng: np.random.Generator) -> dict[str, Any]:
+    """Numbers get deciles, anything else (predicted classes) category counts."""
+    if pd.api.types.is_numeric_dtype(values):
+        return _numeric_profile(values, bins, rng)
+    return _categorical_profile(values)
+
+
 def profile(
     features: pd.DataFrame,
     numeric: list[str],
@@ -111,12 +121,17 @@ def profile(
     seed: int,
     split: dict[str, Any] | None = None,
     bins: int = DriftSettings.bins,
+    target: pd.Series | None = None,
 ) -> dict[str, Any]:
     """The reference profile: each feature of the training rows, the predictions on the
-    held-out rows (the positive-class probability, or the predicted value), every column
-    the data file had, and how the rows were split (`split`: for a time-ordered split, the
-    training period the features come from)."""
+    held-out rows (the positive-class probability, the predicted class, or the predicted
+    value), every column the data file had, how the rows were split (`split`: for a
+    time-ordered split, the training period the features come from) and, for
+    classification, the training rows' classes (`target`, named by the series)."""
     rng = np.random.default_rng(seed)
+    labels = {}
+    if target is not None and task == "classification":
+        labels = {"target": {"name": str(target.name), **_categorical_profile(target)}}
     return {
         "version": PROFILE_VERSION,
         "task": task,
@@ -131,7 +146,8 @@ def profile(
             )
             for name in features.columns
         },
-        "prediction": _numeric_profile(predictions, bins, rng),
+        "prediction": _profile_of(predictions, bins, rng),
+        **labels,
     }
 
 
@@ -228,9 +244,9 @@ def _compare_categorical(reference: dict, values: pd.Series, settings: DriftSett
     }
 
 
-def _judge(name: str, result: dict[str, Any]) -> dict[str, Any]:
+def _judge(name: str, result: dict[str, Any], values: str = "categories") -> dict[str, Any]:
     """drifted, the reasons in words, and a severity (the largest measure over its
-    threshold) to sort by."""
+    threshold) to sort by. `values`: what a category of the column is, in the reasons."""
     reasons, ratios = [], []
     psi = result.get("psi")
     if psi is not None:
@@ -251,7 +267,11 @@ def _judge(name: str, result: dict[str, Any]) -> dict[str, Any]:
     if unseen is not None:
         ratios.append(unseen["share"] / unseen["threshold"])
         if unseen["drifted"]:
-            reasons.append(f"{unseen['share']:.1%} of rows hold categories never seen in training")
+            examples = ", ".join(repr(example) for example in unseen["examples"])
+            reasons.append(
+                f"{unseen['share']:.1%} of rows hold {values} never seen in training "
+                f"(e.g. {examples})"
+            )
     missing = result["missing"]
     ratios.append(abs(missing["change"]) / missing["threshold"])
     if missing["drifted"]:
@@ -268,25 +288,33 @@ def _judge(name: str, result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _compare(reference: dict, values: pd.Series, settings: DriftSettings) -> dict:
+    compare_one = _compare_numeric if reference["kind"] == "numeric" else _compare_categorical
+    return compare_one(reference, values, settings)
+
+
 def compare(
     reference: dict[str, Any],
     features: pd.DataFrame,
     columns: list[str],
     predictions: pd.Series,
     settings: DriftSettings,
+    labels: pd.Series | None = None,
 ) -> dict[str, Any]:
     """Each reference feature of the batch (`features`, with every column the reference
-    profiles) and its predictions against the reference, most severe first;
+    profiles), its predictions and, when the batch has the target (`labels`) and the
+    reference its classes, those classes, against the reference, most severe first;
     `drifted_features` names the features that drifted, `new_columns` the batch's `columns`
-    the training data did not have."""
+    the training data did not have, `target` the classes' comparison (or None)."""
     results = []
     for name, ref in reference["features"].items():
-        compare_one = _compare_numeric if ref["kind"] == "numeric" else _compare_categorical
-        results.append(_judge(name, compare_one(ref, features[name], settings)))
+        results.append(_judge(name, _compare(ref, features[name], settings)))
     results.sort(key=lambda f: -f["severity"])
-    prediction = _judge(
-        "prediction", _compare_numeric(reference["prediction"], predictions, settings)
-    )
+    prediction = _judge("prediction", _compare(reference["prediction"], predictions, settings))
+    target = None
+    if labels is not None and reference.get("target"):
+        name = f"{reference['target']['name']} (target)"
+        target = _judge(name, _compare(reference["target"], labels, settings), "classes")
     drifted = [f["name"] for f in results if f["drifted"]]
     return {
         "rows": int(len(features)),
@@ -294,6 +322,7 @@ def compare(
         "new_columns": [c for c in columns if c not in reference["columns"]],
         "features": results,
         "prediction": prediction,
+        "target": target,
         "drifted_features": drifted,
-        "drifted": bool(drifted) or prediction["drifted"],
+        "drifted": bool(drifted) or prediction["drifted"] or bool(target and target["drifted"]),
     }

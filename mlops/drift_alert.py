@@ -32,9 +32,19 @@ def read_finding(report_file: Path, result_file: Path) -> tuple[str, dict]:
         raise PipelineError(f"{result_file.parent}: unreadable drift report: {error}") from None
 
 
+def drifted_outputs(result: dict) -> list[str]:
+    """Besides the features, what drifted, in words: the predictions, the target's classes."""
+    target = result.get("target") or {}
+    moved = (
+        ("the predictions", result["prediction"]["drifted"]),
+        ("the target's classes", bool(target.get("drifted"))),
+    )
+    return [words for words, drifted in moved if drifted]
+
+
 def title(result: dict) -> str:
     champion = result["champion"]
-    what = ", ".join(result["drifted_features"][:3]) or "the predictions"
+    what = ", ".join(result["drifted_features"][:3]) or " and ".join(drifted_outputs(result))
     more = len(result["drifted_features"]) - 3
     return (
         f"Data drift in {what}{f' and {more} more' if more > 0 else ''}: "

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from mlops.drift import MAX_CATEGORIES, OTHER, SAMPLE_SIZE, DriftSettings, compare, profile
-from tests.conftest import CLASSIFICATION, FIXTURES, REGRESSION
+from tests.conftest import CLASSIFICATION, FIXTURES, MULTICLASS, REGRESSION
 
 SETTINGS = DriftSettings()
 
@@ -147,3 +147,54 @@ def test_code_columns_read_the_same_with_or_without_gaps():
         i for i in check(reference, batch, scores.iloc[:600])["features"] if i["name"] == "code"
     )
     assert code["unseen"]["share"] == 0.0 and code["unseen"]["examples"] == []
+
+
+def multiclass_reference() -> tuple[pd.DataFrame, dict, dict]:
+    """The multiclass fixture's profile, its predictions standing in as the true classes."""
+    frame, data = fixture_data(MULTICLASS)
+    features = frame[data["numeric_features"] + data["categorical_features"]]
+    target = frame[data["target"]]
+    reference = profile(
+        features,
+        data["numeric_features"],
+        target.astype(str),
+        list(frame.columns),
+        data["task"],
+        None,
+        seed=42,
+        target=target,
+    )
+    return frame, data, reference
+
+
+def test_predicted_classes_are_followed_like_a_categorical_column():
+    frame, data, reference = multiclass_reference()
+    assert reference["prediction"]["kind"] == "categorical"
+    assert reference["target"]["name"] == data["target"]
+    assert set(reference["target"]["counts"]) == set(frame[data["target"]])
+    batch = frame.sample(600, random_state=5)
+    same = check(reference, batch, batch[data["target"]].astype(str))
+    assert not same["prediction"]["drifted"] and same["target"] is None  # no labels given
+    rare = frame[data["target"]].value_counts().idxmin()
+    only_rare = pd.Series(rare, index=batch.index)
+    shifted = check(reference, batch, only_rare)
+    assert shifted["prediction"]["drifted"] and shifted["prediction"]["kind"] == "categorical"
+
+
+def test_a_class_training_never_saw_in_a_labelled_batch_is_reported():
+    frame, data, reference = multiclass_reference()
+    batch = frame.sample(600, random_state=6)
+    labels = batch[data["target"]].copy()
+    labels.iloc[:90] = "Golden eagle"  # 15% of the rows: a class the model never learned
+    features = batch[list(reference["features"])]
+    scores = labels.where(labels != "Golden eagle", labels.iloc[-1]).astype(str)
+    result = compare(reference, features, list(batch.columns), scores, SETTINGS, labels)
+    target = result["target"]
+    assert target["name"] == f"{data['target']} (target)" and target["drifted"]
+    assert target["unseen"]["examples"] == ["Golden eagle"]
+    reason = "15.0% of rows hold classes never seen in training (e.g. 'Golden eagle')"
+    assert reason in target["reasons"] and result["drifted"]
+    labelled = compare(
+        reference, features, list(batch.columns), scores, SETTINGS, batch[data["target"]]
+    )
+    assert not labelled["target"]["drifted"]

@@ -23,6 +23,7 @@ from mlflow.tracking import MlflowClient
 from mlops.config import Config
 from mlops.data import load_dataset
 from mlops.drift import PROFILE_FILE, category_labels, compare
+from mlops.drift_alert import drifted_outputs
 from mlops.errors import PipelineError
 from mlops.handoff import github_output, github_run_url, github_summary, outputs_dir, write_json
 from mlops.markdown import cell
@@ -121,14 +122,18 @@ def _champion(config: Config, client: MlflowClient, scratch: Path) -> tuple[Any,
 def _headline(result: dict[str, Any]) -> str:
     drifted = result["drifted_features"]
     total = len(result["features"])
-    predictions = " and in the predictions" if result["prediction"]["drifted"] else ""
+    target = result.get("target")
+    outputs = drifted_outputs(result)
+    also = "".join(f" and in {words}" for words in outputs)
     if drifted:
         names = ", ".join(f"`{cell(name)}`" for name in drifted[:5])
         more = f" and {len(drifted) - 5} more" if len(drifted) > 5 else ""
-        return f"⚠️ **Drift in {len(drifted)} of {total} features** ({names}{more}){predictions}."
-    if predictions:
-        return f"⚠️ **The predictions drifted**; none of the {total} features did on its own."
-    return f"✅ **No drift** in the {total} features or the predictions."
+        return f"⚠️ **Drift in {len(drifted)} of {total} features** ({names}{more}){also}."
+    if outputs:
+        moved = " and ".join(outputs)
+        return f"⚠️ **Drift in {moved}**; none of the {total} features drifted on its own."
+    watched = "the predictions or the target's classes" if target else "or the predictions"
+    return f"✅ **No drift** in the {total} features{',' if target else ''} {watched}."
 
 
 def _measure(value: dict | None, key: str, digits: str = ".3f") -> str:
@@ -183,6 +188,7 @@ def drift_markdown(result: dict[str, Any], run_url: str | None = None) -> str:
         "|---|---|---|---|---|---|---|---|",
         *[_row(item) for item in result["features"]],
         _row(result["prediction"]),
+        *([_row(result["target"])] if result.get("target") else []),
         "",
     ]
     where = f"the `drift` artifact of [this run]({run_url}#artifacts)" if run_url else "outputs/"
@@ -277,8 +283,11 @@ def monitor(config: Config, data: str | None = None) -> Monitored:
     predictions = prediction_scores(
         model, inputs, reference["task"], reference.get("positive_class")
     )
+    # A batch labelled after the fact: its classes are compared too.
+    target = (reference.get("target") or {}).get("name")
+    labels = batch[target] if target in batch.columns else None
     result = compare(
-        reference, inputs, list(batch.columns), predictions, config.monitoring.settings()
+        reference, inputs, list(batch.columns), predictions, config.monitoring.settings(), labels
     )
     result = {
         "champion": {
@@ -300,6 +309,8 @@ def monitor(config: Config, data: str | None = None) -> Monitored:
             _plot(item, reference["features"][item["name"]], inputs[item["name"]], plots)
     if result["prediction"]["drifted"]:
         _plot(result["prediction"], reference["prediction"], predictions, plots)
+    if result["target"] and result["target"]["drifted"]:
+        _plot(result["target"], reference["target"], labels, plots)
     report = drift_markdown(result, github_run_url())
     write_json(outputs / DRIFT_FILE, result)
     (outputs / DRIFT_REPORT).write_text(report + "\n", encoding="utf-8")

@@ -119,6 +119,7 @@ def _log_reference_profile(config: Config, split: Split, pipeline: Any, model_id
         config.data.positive_class,
         config.split.seed,
         split.about,
+        target=split.y_train,
     )
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / PROFILE_FILE
