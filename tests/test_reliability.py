@@ -21,6 +21,7 @@ from mlflow.tracking import MlflowClient
 from tests.conftest import (
     CLASSIFICATION,
     FIXTURES,
+    MULTICLASS,
     REPO,
     TIME_ORDERED,
     Project,
@@ -339,6 +340,67 @@ SPLIT_EDITS: dict[str, tuple[Callable[[dict], None], Callable[[list[str]], list[
     ),
 }
 
+# Class rules, on the multiclass fixture project (three hawk species, 'CH' the rare one): what
+# its suite lets through is stopped when training reads the data, or at the config.
+MULTICLASS_CONFIG = yaml.safe_load((FIXTURES / MULTICLASS / "config.yaml").read_text())
+SPECIES = MULTICLASS_CONFIG["data"]["target"]
+
+
+def rows_of_class(lines: list[str], keep: Callable[[str, int], bool]) -> list[str]:
+    """The header and the rows whose class passes `keep(class, how many of it came before)`."""
+    index = lines[0].split(",").index(SPECIES)
+    seen: dict[str, int] = {}
+    kept = [lines[0]]
+    for line in lines[1:]:
+        label = line.split(",")[index]
+        if keep(label, seen.get(label, 0)):
+            kept.append(line)
+        seen[label] = seen.get(label, 0) + 1
+    return kept
+
+
+CLASS_RULES = [
+    Case(
+        "a target with one class",
+        "train (reading the data)",
+        f"the target {SPECIES!r} has a single class ('RT'); classification needs two or more",
+        lambda ls: rows_of_class(ls, lambda label, _: label == "RT"),
+    ),
+    Case(
+        "a class of one row",
+        "train (reading the data)",
+        f"the target {SPECIES!r} has a single row of class(es) 'CH'; every class needs at "
+        "least 2 rows",
+        lambda ls: rows_of_class(ls, lambda label, before: label != "CH" or before == 0),
+    ),
+    Case(
+        "more classes than data.max_classes (2 here)",
+        "train (reading the data)",
+        f"the target {SPECIES!r} has 3 classes, more than data.max_classes (2)",
+    ),
+    Case(
+        "data.positive_class on a target of three classes",
+        "train (reading the data)",
+        "data.positive_class 'CH' is for a target of two classes; 'Species' in hawk_species.csv "
+        "has 3 ('CH', 'RT', 'SS'): remove data.positive_class",
+    ),
+    Case(
+        "a metric that does not apply to the task (roc_auc without a positive class)",
+        "config",
+        "metrics ['roc_auc'] do not apply to multiclass classification (no "
+        "data.positive_class); expected some of ['accuracy', 'balanced_accuracy'",
+    ),
+]
+CLASS_CONFIG_EDITS: dict[str, Callable[[dict], None]] = {
+    "more classes than data.max_classes (2 here)": lambda c: c["data"].update(max_classes=2),
+    "data.positive_class on a target of three classes": lambda c: c["data"].update(
+        positive_class="CH"
+    ),
+    "a metric that does not apply to the task (roc_auc without a positive class)": lambda c: (
+        c.update(metrics=[*c["metrics"], "roc_auc"])
+    ),
+}
+
 FAULTS = [
     Case(
         "tracking server refuses connections",
@@ -389,19 +451,23 @@ def render_doc() -> str:
         "split: first thing in `train`, `evaluate` and `deploy`.",
     ]
     sections = (
-        ("Bad data", BAD_DATA),
-        ("Bad config", BAD_CONFIG),
-        ("Bad split settings", BAD_SPLIT),
-        ("Faults", FAULTS),
+        ("Bad data", BAD_DATA, ""),
+        ("Bad config", BAD_CONFIG, ""),
+        (
+            "Classes",
+            CLASS_RULES,
+            f"On the multiclass fixture project `tests/fixtures/projects/{MULTICLASS}` (three "
+            "hawk species, 'CH' the rare one): what its expectation suite lets through is "
+            "stopped when training reads the data, before any MLflow run (docs/gate.md, "
+            '"Classes").',
+        ),
+        ("Bad split settings", BAD_SPLIT, ""),
+        ("Faults", FAULTS, ""),
     )
-    for title, cases in sections:
-        lines += [
-            "",
-            f"## {title} ({len(cases)} cases)",
-            "",
-            "| case | caught by | message contains |",
-            "|---|---|---|",
-        ]
+    for title, cases, about in sections:
+        lines += ["", f"## {title} ({len(cases)} cases)", ""]
+        lines += [about, ""] if about else []
+        lines += ["| case | caught by | message contains |", "|---|---|---|"]
         lines += [
             f"| {c.name} | {c.caught_by} | `{c.message}` |".replace("\n", "\\n") for c in cases
         ]
@@ -506,6 +572,25 @@ def test_bad_split_settings_stop_before_training(tmp_path, case: Case):
     assert result.returncode == 2 and project.data_path.name in result.stderr
     assert not (project.root / "mlflow.db").exists()
     assert not (project.outputs / "training.json").exists()
+
+
+# ---------------------------------------------------------------- classes
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", CLASS_RULES, ids=lambda c: c.name)
+def test_class_rules_stop_before_anything_is_trained(tmp_path, case: Case):
+    project = make_project(tmp_path, MULTICLASS)
+    if case.edit:
+        rewrite_data(project, case.edit)
+    else:
+        config = project.config()
+        CLASS_CONFIG_EDITS[case.name](config)
+        project.write_config(config)
+    result = project.run("train_model.py")
+    assert_clean_failure(result, case.message)
+    assert result.returncode == 2 and result.stderr.count("error:") == 1
+    assert not (project.root / "mlflow.db").exists() and not (project.root / "outputs").exists()
 
 
 # ---------------------------------------------------------------- faults
