@@ -340,8 +340,8 @@ SPLIT_EDITS: dict[str, tuple[Callable[[dict], None], Callable[[list[str]], list[
     ),
 }
 
-# Class rules, on the multiclass fixture project (three hawk species, 'CH' the rare one): what
-# its suite lets through is stopped when training reads the data, or at the config.
+# Class rules, on the multiclass fixture project (three hawk species, 'CH' the rare one): each
+# stops training when it reads the data, or at the config.
 MULTICLASS_CONFIG = yaml.safe_load((FIXTURES / MULTICLASS / "config.yaml").read_text())
 SPECIES = MULTICLASS_CONFIG["data"]["target"]
 
@@ -457,9 +457,10 @@ def render_doc() -> str:
             "Classes",
             CLASS_RULES,
             f"On the multiclass fixture project `tests/fixtures/projects/{MULTICLASS}` (three "
-            "hawk species, 'CH' the rare one): what its expectation suite lets through is "
-            "stopped when training reads the data, before any MLflow run (docs/gate.md, "
-            '"Classes").',
+            "hawk species, 'CH' the rare one), each run with `train_model.py`, which checks the "
+            "classes when it reads the data, before any MLflow run (docs/gate.md, "
+            '"Classes"). The expectation suite stops the first case already, as it expects '
+            "every class.",
         ),
         ("Bad split settings", BAD_SPLIT, ""),
         ("Faults", FAULTS, ""),
