@@ -230,6 +230,31 @@ def test_regression_metrics_are_judged_alike():
     )
 
 
+def test_multiclass_metrics_are_judged_and_loosened_alike():
+    """Averaged metrics go through the same rules: a threshold, a champion tolerance, and
+    loosening named by direction (f1_macro higher is better, log_loss lower)."""
+    settings = GateSettings(
+        "non_inferiority", "value", 0.95, {"f1_macro": 0.8}, {"balanced_accuracy": 0.01}
+    )
+    estimates = {
+        "f1_macro": alone(0.79),
+        "balanced_accuracy": paired(0.85, 0.9, -0.08, -0.02),
+        "roc_auc_ovr": alone(0.97),  # reported, not judged
+    }
+    decision = decide(estimates, settings, has_champion=True)
+    assert reasons_of(decision) == (
+        "f1_macro is 0.7900, minimum allowed is 0.8000 | balanced_accuracy is 0.8500, worse "
+        "than the champion's 0.9000 beyond the tolerance of 0.0100 (95% interval -0.0800 to "
+        "-0.0200)"
+    )
+    assert [c.passed for c in decision.checks] == [False, False, True]
+    head = replace(settings, thresholds={"f1_macro": 0.7}, tolerances={"balanced_accuracy": 0.05})
+    assert loosened(settings, head) == [
+        "gate.thresholds.f1_macro lowered from 0.8 to 0.7",
+        "gate.champion_tolerance.balanced_accuracy widened from 0.01 to 0.05",
+    ]
+
+
 def test_tightening_and_unchanged_gates_are_not_loosening():
     stricter = GateSettings(
         "superiority", "lower_bound", 0.95, {"roc_auc": 0.85, "log_loss": 0.4, "f1": 0.5}, {}

@@ -18,6 +18,7 @@ from mlops.registry import download_model, load_sklearn_model
 from mlops.scoring import same_values
 from mlops.serving import model_server, request_body
 from tests.conftest import FIXTURES, MULTICLASS, Project, clean_env, copy_of, rewrite_data
+from tests.test_pipeline import run_ok
 from tests.test_serving import ALLOW_LOADING, MLFLOW, champion
 
 pytestmark = pytest.mark.slow
@@ -25,13 +26,6 @@ pytestmark = pytest.mark.slow
 FIXTURE = FIXTURES / MULTICLASS
 SPECIES = ["CH", "RT", "SS"]
 RARE = "CH"  # Cooper's hawk: 70 of the 908 birds
-
-
-def run_ok(project: Project, script: str, *args: str) -> str:
-    result = project.run(script, *args)
-    assert result.returncode == 0, f"{script}:\n{result.stdout}\n{result.stderr}"
-    assert "Traceback" not in result.stderr
-    return result.stdout
 
 
 @pytest.fixture(scope="module")
