@@ -11,6 +11,7 @@ import subprocess
 import mlflow
 import pandas as pd
 import pytest
+import yaml
 from mlflow.tracking import MlflowClient
 
 from mlops.adapt import suite_fingerprint
@@ -37,8 +38,8 @@ def deployed(tmp_path_factory) -> Project:
         project, "adapt_project.py", "--data", "data/hawk_species.csv", "--target", "Species"
     )
     assert "-> classification, 3 classes: CH, RT, SS; rarest 'CH' (70 rows)" in described
-    # The draft is the committed fixture project, rule for rule.
-    assert project.config_path.read_text() == (FIXTURE / "config.yaml").read_text()
+    # The draft is the committed fixture project, setting for setting and rule for rule.
+    assert project.config() == yaml.safe_load((FIXTURE / "config.yaml").read_text())
     drafted, committed = (
         json.loads(path.read_text())["expectations"]
         for path in (project.suite_path, FIXTURE / "gx" / "expectations" / "hawk_species.json")
