@@ -36,9 +36,12 @@ class Classes:
         return cls(tuple(names), positive)
 
     def codes(self, labels: Any) -> np.ndarray:
-        """Each label's index in `names`."""
-        index = {name: code for code, name in enumerate(self.names)}
-        return np.array([index[str(label)] for label in labels], dtype="int64")
+        """Each label's index in `names` (every label must be one of them)."""
+        text = pd.Series(np.asarray(labels)).astype(str)
+        codes = pd.Categorical(text, categories=list(self.names)).codes.astype("int64")
+        if (codes < 0).any():
+            raise ValueError(f"labels outside {list(self.names)}: {sorted(set(text[codes < 0]))}")
+        return codes
 
 
 def _known_classes(model: Pipeline, positive_class: str | None) -> list[str]:

@@ -159,7 +159,9 @@ def save_figures(
         side = max(5.0, 0.3 * len(labels))  # many classes: a larger figure, counts left out
         figure, axes = plt.subplots(figsize=(side, side * 0.8))
         ConfusionMatrixDisplay(counts.to_numpy(), display_labels=labels).plot(
-            ax=axes, include_values=len(labels) <= 20, xticks_rotation="vertical"
+            ax=axes,
+            include_values=len(labels) <= 20,
+            xticks_rotation="vertical" if len(labels) > 6 else "horizontal",
         )
         figure.tight_layout()
         paths.append(directory / "confusion_matrix.png")
