@@ -125,7 +125,7 @@ def test_a_draft_with_dates_splits_by_time_and_its_baseline_folds_are_time_order
     baseline = cross_validated_baseline(data, profile)
     assert baseline.time_ordered and baseline.describe_folds() == "5 time-ordered folds"
     text = render_config(
-        profile, "data/x.csv", "x", propose_gate(baseline.metrics, "classification"), baseline
+        profile, "data/x.csv", "x", propose_gate(baseline.metrics, profile.shape), baseline
     )
     assert "over 5 time-ordered folds" in text
     assert yaml.safe_load(text)["split"] == {
@@ -171,7 +171,7 @@ def test_three_or_more_classes_are_multiclass_with_the_class_set_in_the_suite():
     value_sets = rules_by(draft_expectations(profile), "expect_column_distinct_values_to_equal_set")
     assert value_sets["label"]["value_set"] == ["blue", "green", "red", "violet"]
     baseline = cross_validated_baseline(data, profile)
-    gate = propose_gate(baseline, profile.shape)
+    gate = propose_gate(baseline.metrics, profile.shape)
     assert set(gate["thresholds"]) == {"f1_macro", "balanced_accuracy"}
 
 
