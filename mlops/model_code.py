@@ -5,8 +5,9 @@ config.yaml) holds the classes and factories a fork writes for its model. skops 
 object's class as `module.Class`, so the module is imported under that one fixed name at
 training and shipped with the model (MLflow's `code_paths`, the model's `code/` folder); every
 loader puts the model's own `code/` first on `sys.path`, so a model always loads with the code
-it was trained with, never with today's checkout. More modules can be shipped the same way:
-`shipped_code` lists them, `shipped_code_on_path` loads whatever a model's `code/` holds.
+it was trained with, never with today's checkout. The template's `pyfunc_model.py`, through
+which MLflow's clients load the model, travels the same way: `shipped_code` lists what is
+shipped, `shipped_code_on_path` loads whatever a model's `code/` holds.
 
 This module imports neither scikit-learn nor MLflow: the config check uses it.
 """
@@ -23,6 +24,8 @@ from types import ModuleType
 from mlops.errors import PipelineError
 
 PROJECT_MODULE = "project_model"
+# The module MLflow's clients load every model through (its pyfunc loader_module).
+PYFUNC_MODULE = Path(__file__).with_name("pyfunc_model.py")
 
 
 def project_module_path(root: Path) -> Path | None:
@@ -76,9 +79,9 @@ def import_project_module(root: Path) -> ModuleType:
 
 def shipped_code(root: Path) -> list[Path]:
     """The files and folders that travel with every model trained in the project at `root`:
-    the project's module, if it has one."""
+    the project's module, if it has one, and the model's pyfunc interface."""
     path = project_module_path(root)
-    return [path] if path is not None else []
+    return [path, PYFUNC_MODULE] if path is not None else [PYFUNC_MODULE]
 
 
 def module_names(paths: list[Path]) -> list[str]:

@@ -1,19 +1,23 @@
 """Model files and the model registry: safe loading, fingerprints, the champion alias."""
 
 import hashlib
+import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import mlflow
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.models import Model
+from mlflow.models.model import ModelInfo
 from mlflow.tracking import MlflowClient
 from sklearn.pipeline import Pipeline
 
 from mlops.errors import PipelineError
 from mlops.model_code import (
     PROJECT_MODULE,
+    PYFUNC_MODULE,
     missing_modules,
     refuse_unshippable,
     shipped_code_on_path,
@@ -23,6 +27,32 @@ from mlops.modeling import REVIEWED_TYPES
 PREVIOUS_CHAMPION_TAG = "previous_champion_version"
 # Written by MLflow when a version is registered (the model's name and version): not model content.
 REGISTRY_METADATA_FILE = "registered_model_meta"
+
+
+class _SklearnFlavorWithProjectInterface:
+    """MLflow's scikit-learn flavor, but MLflow's pyfunc clients (serve, predict, pyfunc) load
+    the model through the project's module (mlops/pyfunc_model.py, shipped in code/), which
+    reads request parameters; the sklearn flavor and its skops file are left as MLflow writes
+    them. `Model.log` calls `save_model` to write the model's directory."""
+
+    @staticmethod
+    def save_model(path: str, mlflow_model: Model, **kwargs: Any) -> None:
+        mlflow.sklearn.save_model(path=path, mlflow_model=mlflow_model, **kwargs)
+        mlflow_model.flavors[mlflow.pyfunc.FLAVOR_NAME][mlflow.pyfunc.MAIN] = PYFUNC_MODULE.stem
+        mlflow_model.save(os.path.join(path, "MLmodel"))
+
+
+def log_model(model: Any, **kwargs: Any) -> ModelInfo:
+    """`mlflow.sklearn.log_model(model, name="model", **kwargs)`, with the project's pyfunc
+    interface; `code_paths` must include mlops/pyfunc_model.py (model_code.shipped_code)."""
+    return Model.log(
+        artifact_path=None,  # deprecated for `name`, but still a required argument
+        name="model",
+        flavor=_SklearnFlavorWithProjectInterface,
+        flavor_name=mlflow.sklearn.FLAVOR_NAME,
+        sk_model=model,
+        **kwargs,
+    )
 
 
 def download_model(model_uri: str, destination: Path | None = None) -> Path:

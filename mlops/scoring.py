@@ -8,16 +8,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from mlflow.models import Model, ModelSignature, infer_signature
-from mlflow.types import ColSpec, Schema
-from mlflow.types.schema import AnyType
+from mlflow.models import Model
 from sklearn.pipeline import Pipeline
 
 from mlops.errors import PipelineError
 from mlops.metrics import METRICS, Predictions, Task, class_names, compute_metrics
-
-# Model metadata key: the numeric features, which the signature declares `Any`.
-NUMERIC_FEATURES = "numeric_features"
+from mlops.pyfunc_model import (
+    FEATURES,
+    NUMERIC_FEATURES,
+    feature_frame,
+    input_problems,
+    labelled_probabilities,
+)
 
 
 @dataclass(frozen=True)
@@ -146,65 +148,34 @@ def same_values(expected: pd.Series | list, actual: pd.Series | list) -> bool:
     return bool((expected.astype(str) == actual.astype(str)).all())
 
 
-def model_signature(sample: pd.DataFrame, predictions: Any, numeric: list[str]) -> ModelSignature:
-    """The inferred signature, with every numeric feature declared `Any`.
-
-    MLflow 3.17 refuses int64 input for a `double` column and float64 for a `long` one, while
-    pandas reads the same column of a CSV as either, depending on whether these rows have a
-    gap. `Any` lets `mlflow models predict`, `mlflow models serve` and pyfunc accept numbers
-    as users have them; the pipeline imputes gaps. Costs: the model server's `text/csv`
-    input is refused (JSON works), and a non-number there gets a generic 400; the numeric
-    columns are recorded in the model's metadata (NUMERIC_FEATURES) for our own checks.
-    """
-    inferred = infer_signature(sample, predictions)
-    inputs = [
-        ColSpec(AnyType(), column.name, required=True) if column.name in numeric else column
-        for column in inferred.inputs.inputs
-    ]
-    return ModelSignature(inputs=Schema(inputs), outputs=inferred.outputs)
-
-
-def signature_problems(
-    frame: pd.DataFrame, signature: ModelSignature, numeric: list[str]
-) -> list[str]:
-    """What stops the model from scoring these rows, one line per column: a column it needs
-    is absent, or a numeric feature holds something other than numbers."""
-    problems = []
-    for column in signature.inputs.inputs:
-        name = column.name
-        if name not in frame.columns:
-            if column.required:
-                problems.append(f"{name}: missing (the model needs it)")
-            continue
-        values = frame[name]
-        if name in numeric and not pd.api.types.is_numeric_dtype(values):
-            bad = values[pd.to_numeric(values, errors="coerce").isna() & values.notna()]
-            problems.append(f"{name}: expected numbers, found e.g. {bad.iloc[0]!r}")
-    return problems
+def model_columns(model_dir: Path) -> tuple[list[str], list[str]]:
+    """The columns a logged model takes, and those of them that are numeric."""
+    model = Model.load(str(model_dir))
+    metadata = model.metadata or {}
+    numeric = list(metadata.get(NUMERIC_FEATURES, []))
+    if FEATURES in metadata:
+        return list(metadata[FEATURES]), numeric
+    # Trained before its columns were recorded in the metadata: its signature lists them.
+    if model.signature is None or model.signature.inputs is None:
+        raise PipelineError(f"{model_dir}: the model records no input columns")
+    return [column.name for column in model.signature.inputs.inputs], numeric
 
 
 def model_inputs(frame: pd.DataFrame, model_dir: Path, source: str) -> pd.DataFrame:
-    """The columns a logged model takes, read from its signature, numeric ones as floats.
+    """The columns a logged model takes, numeric ones as floats.
 
     Lets a model be scored on rows of the data file whatever the current config's feature
     list is (a champion trained on other columns, a batch file with extra ones). Raises
-    PipelineError naming `source` and every column that is absent or of the wrong type.
+    PipelineError naming `source` and every column that is absent or of the wrong type: the
+    same check the model's MLflow clients get (mlops/pyfunc_model.py).
     """
-    metadata = Model.load(str(model_dir))
-    signature = metadata.signature
-    if signature is None:
-        raise PipelineError(f"{model_dir}: the model has no input signature")
-    numeric = [
-        name for name in (metadata.metadata or {}).get(NUMERIC_FEATURES, []) if name in frame
-    ]
-    problems = signature_problems(frame, signature, numeric)
+    features, numeric = model_columns(model_dir)
+    problems = input_problems(frame, features, numeric)
     if problems:
         raise PipelineError(
             f"{source}: does not match the model's input schema:\n  " + "\n  ".join(problems)
         )
-    features = frame[[c.name for c in signature.inputs.inputs if c.name in frame.columns]].copy()
-    features[numeric] = features[numeric].astype("float64")
-    return features
+    return feature_frame(frame, features, numeric)
 
 
 def permutation_importance_of(
@@ -285,12 +256,11 @@ def score_csv(config: Any, path: Path, output: Path | None, model_uri: str | Non
             model_dir = download_model(model_uri, Path(scratch))
         model = load_sklearn_model(model_dir)
         features = model_inputs(frame, model_dir, f"{path} for {model_uri}")
-    scored = frame.copy()
-    scored["prediction"] = model.predict(features)
-    if config.data.task == "classification":
-        probabilities = model.predict_proba(features)
-        for index, label in enumerate(model.classes_):
-            scored[f"probability_{label}"] = probabilities[:, index]
+    if hasattr(model, "predict_proba"):
+        predicted = labelled_probabilities(model, features)
+    else:
+        predicted = pd.DataFrame({"prediction": model.predict(features)}, index=features.index)
+    scored = frame.drop(columns=predicted.columns, errors="ignore").join(predicted)
     output = output or path.with_name(f"{path.stem}.predictions.csv")
     scored.to_csv(output, index=False)
     logging.getLogger(__name__).info(

@@ -26,6 +26,7 @@ import pandas as pd
 
 from mlops.errors import PipelineError
 from mlops.model_code import shipped_code_on_path
+from mlops.pyfunc_model import OUTPUT, PREDICTION, PROBABILITIES
 from mlops.scoring import same_values
 
 STARTUP_TIMEOUT_SECONDS = 90
@@ -51,12 +52,10 @@ class ModelServer:
     # Leader of the server's own session (mlflow and the uvicorn it starts); None in process.
     pid: int | None = None
 
-    def post(self, payload: bytes) -> tuple[int, bytes]:
+    def post(self, payload: bytes, content_type: str = "application/json") -> tuple[int, bytes]:
         connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
         try:
-            connection.request(
-                "POST", "/invocations", payload, {"Content-Type": "application/json"}
-            )
+            connection.request("POST", "/invocations", payload, {"Content-Type": content_type})
             response = connection.getresponse()
             return response.status, response.read()
         finally:
@@ -190,27 +189,43 @@ def scoring_app_server(model_dir: Path) -> Iterator[tuple[ModelServer, float]]:
         thread.join(timeout=10)
 
 
-def request_body(frame: pd.DataFrame) -> bytes:
-    """The scoring server's `dataframe_split` JSON; missing values become null."""
-    return json.dumps(
-        {"dataframe_split": json.loads(frame.to_json(orient="split", index=False))}
-    ).encode()
+def request_body(frame: pd.DataFrame, params: dict[str, str] | None = None) -> bytes:
+    """The scoring server's `dataframe_split` JSON, with request `params` if given; missing
+    values become null."""
+    body = {"dataframe_split": json.loads(frame.to_json(orient="split", index=False))}
+    return json.dumps({**body, "params": params} if params else body).encode()
+
+
+def _served(server: ModelServer, payload: bytes) -> list:
+    status, body = server.post(payload)
+    if status != 200:
+        raise PipelineError(f"model server answered {status}: {body[:300]!r}")
+    return json.loads(body)["predictions"]
 
 
 def check_served_predictions(
-    model_dir: Path, rows: pd.DataFrame, expected_labels: pd.Series
+    model_dir: Path, rows: pd.DataFrame, expected: pd.DataFrame, positive_class: str | None
 ) -> ServingReport:
     """Serve the model files with MLflow's scoring server, score the rows over HTTP, refuse
-    unless the predictions equal the offline ones (labels exactly, numbers to float
-    precision), and time single-row requests."""
+    unless the predictions equal the offline ones in `expected` (labels exactly, numbers to
+    float precision; for classification also the positive class's probability, asked for with
+    the request parameter), and time single-row requests."""
     with scoring_app_server(model_dir) as (server, startup_seconds):
         started = time.perf_counter()
-        status, body = server.post(request_body(rows))
+        predictions = _served(server, request_body(rows))
         batch_ms = (time.perf_counter() - started) * 1000
-        if status != 200:
-            raise PipelineError(f"model server answered {status}: {body[:300]!r}")
-        if not same_values(expected_labels, json.loads(body)["predictions"]):
+        if not same_values(expected["prediction"], predictions):
             raise PipelineError(f"{model_dir}: served predictions differ from offline ones")
+        if positive_class is not None:
+            served = pd.DataFrame(_served(server, request_body(rows, {OUTPUT: PROBABILITIES})))
+            same = same_values(expected["prediction"], served[PREDICTION]) and same_values(
+                expected["probability"], served[f"probability_{positive_class}"]
+            )
+            if not same:
+                raise PipelineError(
+                    f"{model_dir}: served probabilities (params {OUTPUT}: {PROBABILITIES}) "
+                    "differ from offline ones"
+                )
         latencies = []
         connection = http.client.HTTPConnection(server.host, server.port, timeout=60)
         try:

@@ -18,7 +18,13 @@ from threadpoolctl import threadpool_limits
 from mlops.bundle import serving_dockerfile, system_packages
 from mlops.config import load_config
 from mlops.errors import PipelineError
-from mlops.model_code import imported_names, pinned_requirements, shipped_code, unshippable
+from mlops.model_code import (
+    PYFUNC_MODULE,
+    imported_names,
+    pinned_requirements,
+    shipped_code,
+    unshippable,
+)
 from mlops.modeling import REVIEWED_TYPES, ModelSettings, build_model
 from mlops.registry import check_skops_safe, download_model
 from mlops.scoring import same_values
@@ -232,7 +238,7 @@ def test_a_package_serves_too_but_not_both_forms_at_once(tmp_path):
     (package / "factories.py").write_text(WRAPPED)
     model = build_model(settings("classification"), "project_model", None, tmp_path)
     assert type(model.named_steps["estimator"]).__name__ == "LogisticRegression"
-    assert shipped_code(tmp_path) == [package]
+    assert shipped_code(tmp_path) == [package, PYFUNC_MODULE]
     project_module(tmp_path, WRAPPED)
     with pytest.raises(ValueError, match="both project_model.py and project_model/ are in"):
         shipped_code(tmp_path)

@@ -95,8 +95,15 @@ def test_training_run_is_fully_logged(deployed, client):
     assert inputs["training"].digest == training["dataset_digest"]
     assert json.loads(inputs["evaluation"].profile)["num_rows"] == deployed.holdout_rows()
     model = mlflow.models.get_model_info(training["model_uri"])
-    assert model.signature is not None and model.saved_input_example_info is not None
+    assert model.saved_input_example_info is not None
     assert model.flavors["sklearn"]["serialization_format"] == "skops"
+    # MLflow's clients load it through the project's interface, which reads `output`.
+    assert model.flavors["python_function"]["loader_module"] == "pyfunc_model"
+    assert [param.name for param in model.signature.params.params] == ["output"]
+    assert (
+        model.metadata["features"]
+        == config["data"]["numeric_features"] + config["data"]["categorical_features"]
+    )
     artifacts = {a.path for a in client.list_artifacts(training["run_id"], "evaluation")}
     assert {
         "evaluation/confusion_matrix.png",

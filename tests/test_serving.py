@@ -1,8 +1,12 @@
-"""The served champion over HTTP, through MLflow's own clients, and batch scoring of a CSV."""
+"""The served champion over HTTP, through MLflow's own clients, and batch scoring of a CSV.
+
+One `mlflow models serve` per task answers every request of the module.
+"""
 
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
@@ -11,13 +15,14 @@ import pytest
 
 from mlops.registry import download_model, load_sklearn_model
 from mlops.scoring import same_values
-from mlops.serving import model_server, request_body
+from mlops.serving import ModelServer, model_server, request_body
 from tests.conftest import CLASSIFICATION, REGRESSION, Project, clean_env, make_project
 
 pytestmark = pytest.mark.slow
 MLFLOW = str(Path(sys.executable).parent / "mlflow")
 # MLflow 3.17 loads scikit-learn models (skops files too) only with this set.
 ALLOW_LOADING = {"MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true"}
+PROBABILITIES = {"output": "probabilities"}
 
 
 def deploy(project: Project) -> Project:
@@ -37,9 +42,16 @@ def deployed_regression(tmp_path_factory) -> Project:
     return deploy(make_project(tmp_path_factory.mktemp("served-regression"), REGRESSION))
 
 
-@pytest.fixture(params=["deployed", "deployed_regression"])
-def each_task(request) -> Project:
-    return request.getfixturevalue(request.param)
+def champion(project: Project) -> str:
+    return f"models:/{project.model_name}@champion"
+
+
+@pytest.fixture(scope="module")
+def served(deployed) -> Iterator[ModelServer]:
+    """`mlflow models serve` for the classification champion, in its own process."""
+    env = clean_env(MLFLOW_TRACKING_URI=deployed.tracking_uri)
+    with model_server(champion(deployed), env=env) as (server, _):
+        yield server
 
 
 def rows_copied_from_the_csv(project: Project, destination: Path, count: int = 20) -> Path:
@@ -51,19 +63,31 @@ def rows_copied_from_the_csv(project: Project, destination: Path, count: int = 2
     return destination
 
 
-def offline_predictions(project: Project, rows: pd.DataFrame) -> list:
+def champion_model(project: Project):
     mlflow.set_tracking_uri(project.tracking_uri)
-    model = load_sklearn_model(download_model(f"models:/{project.model_name}@champion"))
+    return load_sklearn_model(download_model(champion(project)))
+
+
+def as_trained(project: Project, rows: pd.DataFrame) -> pd.DataFrame:
     numeric = project.config()["data"]["numeric_features"]
-    return list(model.predict(rows.astype({name: "float64" for name in numeric})))
+    return rows.astype({name: "float64" for name in numeric})
 
 
 def features(project: Project) -> pd.DataFrame:
     return pd.read_csv(project.data_path).drop(columns=project.target).head(5)
 
 
-def champion(project: Project) -> str:
-    return f"models:/{project.model_name}@champion"
+def mlflow_models_predict(project: Project, source: Path, content_type: str, output: Path):
+    result = subprocess.run(
+        [MLFLOW, "models", "predict", "-m", champion(project), "-i", str(source)]
+        + ["-t", content_type, "-o", str(output), "--env-manager", "local"],
+        env=clean_env(MLFLOW_TRACKING_URI=project.tracking_uri, **ALLOW_LOADING),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(output.read_text())["predictions"]
 
 
 def test_deploy_recorded_the_serving_check(deployed):
@@ -72,24 +96,120 @@ def test_deploy_recorded_the_serving_check(deployed):
     assert check["single_row_p50_ms"] > 0 and check["startup_seconds"] > 0
 
 
-def test_bad_requests_get_a_readable_4xx(deployed, monkeypatch):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", deployed.tracking_uri)
+def test_every_client_and_format_scores_rows_copied_from_the_csv(
+    deployed, served, tmp_path, monkeypatch
+):
+    """REST JSON and CSV, `mlflow models predict` CSV and JSON, pyfunc in process: labels by
+    default, and with `params` the label and each class's probability (docs/serving.md has
+    the table)."""
+    rows_file = rows_copied_from_the_csv(deployed, tmp_path / "rows.csv", count=300)
+    rows = pd.read_csv(rows_file)
+    assert any(dtype == "int64" for dtype in rows.dtypes)  # what MLflow's schema check refuses
+    model = champion_model(deployed)
+    labels = list(model.predict(as_trained(deployed, rows)))
+    probabilities = model.predict_proba(as_trained(deployed, rows))
+    expected = pd.DataFrame(probabilities, columns=[f"probability_{c}" for c in model.classes_])
+    expected.insert(0, "prediction", labels)
+
+    def same(answered: list | pd.DataFrame, wanted: list | pd.DataFrame) -> bool:
+        if isinstance(wanted, list):
+            return same_values(wanted, answered)
+        answered = pd.DataFrame(answered)
+        return list(answered.columns) == list(wanted.columns) and all(
+            same_values(wanted[column], answered[column]) for column in wanted
+        )
+
+    answers = {}
+    for name, payload, content_type in (
+        ("REST JSON", request_body(rows), "application/json"),
+        ("REST JSON with params", request_body(rows, PROBABILITIES), "application/json"),
+        ("REST CSV", rows_file.read_bytes(), "text/csv"),
+    ):
+        status, body = served.post(payload, content_type)
+        assert status == 200, (name, body[:300])
+        answers[name] = json.loads(body)["predictions"]
+    json_file = tmp_path / "rows.json"
+    json_file.write_bytes(request_body(rows, PROBABILITIES))
+    answers["mlflow models predict -t csv"] = mlflow_models_predict(
+        deployed, rows_file, "csv", tmp_path / "csv.json"
+    )
+    answers["mlflow models predict -t json with params"] = mlflow_models_predict(
+        deployed, json_file, "json", tmp_path / "json.json"
+    )
+    monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
+    pyfunc = mlflow.pyfunc.load_model(champion(deployed))
+    answers["pyfunc"] = list(pyfunc.predict(rows))
+    answers["pyfunc with params"] = pyfunc.predict(rows, params=PROBABILITIES)
+    for name, answered in answers.items():
+        assert same(answered, expected if "params" in name else labels), name
+
+
+def test_bad_requests_get_a_readable_4xx(deployed, served):
     rows = features(deployed)
     wrong_type = rows.astype({"age": object})
     wrong_type["age"] = "old"
-    with model_server(champion(deployed)) as (server, _):
-        status, body = server.post(request_body(rows))
-        assert status == 200 and len(json.loads(body)["predictions"]) == 5
-        for payload, expected in (
-            (request_body(rows.drop(columns="female")), "Model is missing inputs ['female']"),
-            # Numeric columns are declared Any (mlops.scoring.model_signature), so a word
-            # there fails in the model rather than in MLflow's schema check: still a 4xx.
-            (request_body(wrong_type), "Encountered an unexpected error"),
-            (b"{not json", "Ensure that input is a valid JSON"),
+    for payload, content_type, expected in (
+        (
+            request_body(rows.drop(columns="female")),
+            "application/json",
+            "female: missing (the model needs it)",
+        ),
+        (request_body(wrong_type), "application/json", "age: expected numbers, found e.g. 'old'"),
+        (b"{not json", "application/json", "Ensure that input is a valid JSON"),
+        (
+            request_body(rows, {"output": "probas"}),
+            "application/json",
+            "params.output: 'probas' is not one of ['prediction', 'probabilities']",
+        ),
+        (
+            wrong_type.to_csv(index=False).encode(),
+            "text/csv",
+            "age: expected numbers, found e.g. 'old'",
+        ),
+    ):
+        status, body = served.post(payload, content_type)
+        assert 400 <= status < 500, (status, body[:200])
+        assert expected in json.loads(body)["message"]
+
+
+def test_served_model_scores_unseen_categories(deployed, served, tmp_path):
+    rows = pd.read_csv(rows_copied_from_the_csv(deployed, tmp_path / "rows.csv"))
+    for name in deployed.config()["data"]["categorical_features"]:
+        rows[name] = "never-seen-in-training"
+    status, body = served.post(request_body(rows))
+    assert status == 200, body[:300]
+    expected = champion_model(deployed).predict(as_trained(deployed, rows))
+    assert same_values(list(expected), json.loads(body)["predictions"])
+
+
+def test_a_regression_model_answers_numbers_through_every_client(
+    deployed_regression, tmp_path, monkeypatch
+):
+    project = deployed_regression
+    rows_file = rows_copied_from_the_csv(project, tmp_path / "rows.csv")
+    rows = pd.read_csv(rows_file)
+    assert any(dtype == "int64" for dtype in rows.dtypes)
+    expected = list(champion_model(project).predict(as_trained(project, rows)))
+    json_file = tmp_path / "rows.json"
+    json_file.write_bytes(request_body(rows))
+    for source, content_type in ((rows_file, "csv"), (json_file, "json")):
+        predicted = mlflow_models_predict(project, source, content_type, tmp_path / "out.json")
+        assert same_values(expected, predicted), content_type
+    monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
+    assert same_values(expected, list(mlflow.pyfunc.load_model(champion(project)).predict(rows)))
+    with model_server(
+        champion(project), env=clean_env(MLFLOW_TRACKING_URI=project.tracking_uri)
+    ) as (server, _):
+        for payload, content_type in (
+            (request_body(rows), "application/json"),
+            (rows_file.read_bytes(), "text/csv"),
         ):
-            status, body = server.post(payload)
-            assert 400 <= status < 500, (status, body[:200])
-            assert expected in json.loads(body)["message"]
+            status, body = server.post(payload, content_type)
+            assert status == 200 and same_values(expected, json.loads(body)["predictions"]), body[
+                :300
+            ]
+        status, body = server.post(request_body(rows, PROBABILITIES))
+        assert status == 400 and "'probabilities' is for classifiers" in json.loads(body)["message"]
 
 
 def test_batch_scoring_writes_predictions_next_to_the_input(deployed):
@@ -126,51 +246,5 @@ def test_bundle_holds_the_evaluated_model_where_the_dockerfile_copies_it(deploye
     assert "ENV MLFLOW_ALLOW_PICKLE_DESERIALIZATION=true" in dockerfile
     assert (bundle / "model_dir" / "MLmodel").is_file()
     assert (bundle / "model_dir" / "requirements.txt").is_file()
-
-
-def test_mlflow_models_predict_scores_integer_valued_csv_and_json(each_task, tmp_path):
-    project = each_task
-    rows_file = rows_copied_from_the_csv(project, tmp_path / "rows.csv")
-    rows = pd.read_csv(rows_file)
-    assert any(dtype == "int64" for dtype in rows.dtypes)  # the case MLflow used to refuse
-    json_file = tmp_path / "rows.json"
-    json_file.write_bytes(request_body(rows))
-    expected = offline_predictions(project, rows)
-    for source, content_type in ((rows_file, "csv"), (json_file, "json")):
-        output = tmp_path / f"predictions-{content_type}.json"
-        result = subprocess.run(
-            [MLFLOW, "models", "predict", "-m", champion(project), "-i", str(source)]
-            + ["-t", content_type, "-o", str(output), "--env-manager", "local"],
-            env=clean_env(MLFLOW_TRACKING_URI=project.tracking_uri, **ALLOW_LOADING),
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert result.returncode == 0, result.stderr[-2000:]
-        predicted = json.loads(output.read_text())["predictions"]
-        assert same_values(expected, predicted), (content_type, predicted)
-
-
-def test_pyfunc_scores_integer_valued_rows(each_task, tmp_path, monkeypatch):
-    project = each_task
-    rows = pd.read_csv(rows_copied_from_the_csv(project, tmp_path / "rows.csv"))
-    monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
-    mlflow.set_tracking_uri(project.tracking_uri)
-    predicted = mlflow.pyfunc.load_model(champion(project)).predict(rows)
-    assert same_values(offline_predictions(project, rows), list(predicted))
-
-
-def test_served_model_scores_integer_json_and_unseen_categories(each_task, tmp_path, monkeypatch):
-    project = each_task
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", project.tracking_uri)
-    rows = pd.read_csv(rows_copied_from_the_csv(project, tmp_path / "rows.csv"))
-    unseen = rows.copy()
-    for name in project.config()["data"]["categorical_features"]:
-        unseen[name] = "never-seen-in-training"
-    with model_server(champion(project)) as (server, _):
-        for frame in (rows, unseen):
-            status, body = server.post(request_body(frame))
-            assert status == 200, body[:300]
-            assert len(json.loads(body)["predictions"]) == len(frame)
-        status, body = server.post(request_body(rows))
-        assert same_values(offline_predictions(project, rows), json.loads(body)["predictions"])
+    # MLflow's clients load it through the interface shipped beside it.
+    assert (bundle / "model_dir" / "code" / "pyfunc_model.py").is_file()

@@ -239,7 +239,7 @@ def deploy(config: Config, skip_if_rejected: bool = False, split: Split | None =
             served = schema_sample(split.x_test, size=SERVED_ROWS)
             try:
                 serving = check_served_predictions(
-                    registered_dir, served, expected.loc[served.index, "prediction"]
+                    registered_dir, served, expected.loc[served.index], config.data.positive_class
                 )
             except PipelineError as error:
                 raise Refused(f"serving check failed: {error}") from None

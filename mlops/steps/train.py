@@ -17,6 +17,7 @@ import mlflow
 import pandas as pd
 from mlflow.entities import Dataset as DatasetRecord
 from mlflow.entities import DatasetInput, InputTag
+from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
@@ -32,8 +33,8 @@ from mlops.model_code import (
     shipped_code,
 )
 from mlops.modeling import REVIEWED_TYPES
-from mlops.registry import check_skops_safe
-from mlops.scoring import NUMERIC_FEATURES, model_signature
+from mlops.pyfunc_model import FEATURES, NUMERIC_FEATURES, params_schema
+from mlops.registry import check_skops_safe, log_model
 from mlops.splits import Split, holdout_split, split_words
 from mlops.tracking import configure_tracking, git_tags, tracking_errors
 
@@ -203,13 +204,12 @@ def train(config: Config, frame: pd.DataFrame | None = None) -> Trained:
         )
         digests = _log_datasets(config, run.info.run_id, frame, split, data_sha256)
         mlflow.log_metrics({"fit_time_seconds": fit_seconds, "train_rows": len(split.x_train)})
-        sample = schema_sample(split.x_train)
-        signature = model_signature(sample, pipeline.predict(sample), config.data.numeric_features)
-        model_info = mlflow.sklearn.log_model(
+        model_info = log_model(
             pipeline,
-            name="model",
-            signature=signature,
-            metadata={NUMERIC_FEATURES: config.data.numeric_features},
+            # Parameters only: the columns are checked by mlops/pyfunc_model.py, which takes
+            # numbers as clients have them (MLflow's column types could not).
+            signature=ModelSignature(params=params_schema()),
+            metadata={FEATURES: config.features, NUMERIC_FEATURES: config.data.numeric_features},
             input_example=split.x_train.head(5),
             pip_requirements=requirements,
             code_paths=[str(path) for path in code] or None,
