@@ -12,6 +12,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from mlops.decision_threshold import TUNABLE_METRICS
 from mlops.errors import PipelineError
 from mlops.gate import GateSettings, Rule, ThresholdOn
 from mlops.metrics import METRICS, SHAPE_WORDS, Shape, Task, metrics_for, shape_of
@@ -90,6 +91,45 @@ class SplitSection(_Section):
         return self
 
 
+class ErrorCosts(_Section):
+    """What each kind of error costs, in any one unit: the threshold that minimises their
+    expected total on the training rows' inner folds is chosen."""
+
+    false_positive: float = Field(ge=0)
+    false_negative: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _not_both_zero(self) -> "ErrorCosts":
+        if self.false_positive == 0 and self.false_negative == 0:
+            raise ValueError("both are 0, so no threshold is better than another")
+        return self
+
+
+class ThresholdTuning(_Section):
+    """How the decision threshold is tuned (mlops/decision_threshold.py): toward a metric, or
+    toward the least expected cost of the errors."""
+
+    maximize: str | None = None
+    costs: ErrorCosts | None = None
+
+    @field_validator("maximize")
+    @classmethod
+    def _tunable(cls, name: str | None) -> str | None:
+        if name is not None and name not in TUNABLE_METRICS:
+            raise ValueError(
+                f"expected one of {list(TUNABLE_METRICS)}, or costs instead (precision or "
+                "recall alone is best at a threshold of 1 or 0; roc_auc and log_loss do not "
+                "depend on the threshold)"
+            )
+        return name
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> "ThresholdTuning":
+        if (self.maximize is None) == (self.costs is None):
+            raise ValueError("set one of maximize (a metric) and costs")
+        return self
+
+
 class ModelSection(_Section):
     # A built-in name, the import path of a scikit-learn-compatible class, or project_model
     # (the project's own module): mlops/modeling.py, docs/configuration.md#model.
@@ -100,6 +140,32 @@ class ModelSection(_Section):
     # Types the fitted model holds that skops does not trust by default, each reviewed
     # (docs/security.md#model-files); recorded with every model trained under this list.
     trusted_types: list[str] = Field(default_factory=list)
+    # Binary classification: the cut-off on the positive class's probability, a number or a
+    # tuning rule; unset: the estimator's own predict.
+    decision_threshold: float | ThresholdTuning | None = None
+
+    @field_validator("decision_threshold", mode="wrap")
+    @classmethod
+    def _threshold_or_rule(cls, value: Any, _handler: Any) -> float | ThresholdTuning | None:
+        # Parsed here rather than as a union, so a mistake is named by its own key alone.
+        if value is None:
+            return None
+        if isinstance(value, dict):
+            try:
+                return ThresholdTuning.model_validate(value)
+            except ValidationError as error:
+                raise ValueError("; ".join(_describe(item) for item in error.errors())) from None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(
+                "expected a number between 0 and 1, or a tuning rule: {maximize: f1} or "
+                "{costs: {false_positive: 1, false_negative: 5}}"
+            )
+        if not 0 < value < 1:
+            raise ValueError(
+                "expected a number between 0 and 1 (exclusive): the threshold is compared with "
+                "the positive class's probability"
+            )
+        return float(value)
 
     @field_validator("trusted_types")
     @classmethod
@@ -230,6 +296,12 @@ class Config(_Section):
             raise ValueError(
                 f"metrics {wrong} do not apply to {SHAPE_WORDS[shape]}; expected some of "
                 f"{metrics_for(shape)}"
+            )
+        if self.model.decision_threshold is not None and shape != "binary":
+            raise ValueError(
+                "model.decision_threshold: a cut-off on the positive class's probability is "
+                f"for binary classification (with data.positive_class); this config is "
+                f"{SHAPE_WORDS[shape]}: remove it"
             )
         return self
 

@@ -3,11 +3,11 @@ pull-request comment and outputs/evaluation.md, and plain text for a terminal.
 
 The markdown is a list of sections (`MARKDOWN_SECTIONS`), each a function of the evaluation:
 a warning when a pull request loosens the gate, the headline (the decision and only what
-decided it), how the gate decided (folded), where the run is, the metric table, every reason,
-the classes (multiclass: each class's precision and recall, and the confusion matrix), the
-charts. A new section is one more function in the list; the terminal gets the headline, the
-table, the reasons, the classes, where the run is and the charts' PNG files
-(`evaluation_text`).
+decided it), how the gate decided (folded), each model's decision threshold (when one has
+its own), where the run is, the metric table, every reason, the classes (multiclass: each
+class's precision and recall, and the confusion matrix), the charts. A new section is one
+more function in the list; the terminal gets the headline, the table, the thresholds, the
+reasons, the classes, where the run is and the charts' PNG files (`evaluation_text`).
 """
 
 import os
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops.charts import chart_from_dict, mermaid, table
-from mlops.markdown import Table
+from mlops.markdown import Table, cell
 from mlops.metrics import METRICS, decimals, figure
 from mlops.splits import split_words
 
@@ -218,6 +218,32 @@ def run_location(run_id: str, links: dict[str, str], store: str | None, markdown
         )
     where = f"{run} is in the tracking store {code(store or 'configured')}"
     return f"{where}, used by {link('this workflow run', workflow)}" if workflow else where
+
+
+def threshold_line(evaluation: Evaluation, markdown: bool) -> str | None:
+    """At which probability of the positive class each model says "positive", when either
+    has a decision threshold of its own (model.decision_threshold)."""
+    champion = evaluation.get("champion") or {}
+    candidate, champions = evaluation.get("decision_threshold"), champion.get("decision_threshold")
+    if candidate is None and champions is None:  # and always for regression
+        return None
+
+    def shown(value: float | None) -> str:
+        return "the estimator's own predict" if value is None else f"{value:.4g}"
+
+    positive = evaluation["positive_class"]
+    positive = cell(positive, code=True) if markdown else repr(positive)
+    line = f"Decision threshold on the probability of {positive}: candidate {shown(candidate)}"
+    if candidate is not None and evaluation.get("decision_threshold_rule"):
+        line += f" ({evaluation['decision_threshold_rule']})"
+    if "decision_threshold" in champion:  # else it could not be loaded
+        line += f", champion v{champion['version']} {shown(champions)}"
+    return line + "; the label-based metrics take each model's labels at its own threshold."
+
+
+def _threshold(evaluation: Evaluation, heading: str) -> list[str]:
+    line = threshold_line(evaluation, markdown=True)
+    return [line] if line else []
 
 
 def _where(evaluation: Evaluation, heading: str) -> list[str]:
@@ -477,6 +503,7 @@ MARKDOWN_SECTIONS: tuple[Callable[[Evaluation, str], list[str]], ...] = (
     _gate_changes,
     _headline,
     _method,
+    _threshold,
     _where,
     _table,
     _why_not,
@@ -517,6 +544,9 @@ def evaluation_text(evaluation: Evaluation, figures: list[Path], report: Path) -
     split = split_words(evaluation.get("split"))
     if split:
         lines += ["", split]
+    threshold = threshold_line(evaluation, markdown=False)
+    if threshold:
+        lines += ["", threshold]
     reasons = _every_reason(evaluation)
     if reasons:
         lines += ["", "Why not:", *[f"  - {reason}" for reason in reasons]]

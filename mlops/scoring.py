@@ -11,6 +11,7 @@ import pandas as pd
 from mlflow.models import Model
 from sklearn.pipeline import Pipeline
 
+from mlops.decision_threshold import decision_threshold
 from mlops.errors import PipelineError
 from mlops.metrics import METRICS, Predictions, Task, class_names, compute_metrics
 from mlops.pyfunc_model import (
@@ -178,6 +179,19 @@ def model_inputs(frame: pd.DataFrame, model_dir: Path, source: str) -> pd.DataFr
     return feature_frame(frame, features, numeric)
 
 
+def predicted_labels(model: Any, probabilities: np.ndarray) -> np.ndarray:
+    """The labels (as text) `model.predict` gives, from its `predict_proba` output: at the
+    model's decision threshold when it has one, else the most probable class."""
+    classes = np.asarray([str(c) for c in model.classes_])
+    threshold = decision_threshold(model)
+    if threshold is None:
+        return classes[probabilities.argmax(axis=1)]
+    positive = list(classes).index(str(model.pos_label))
+    return np.where(
+        probabilities[:, positive] >= threshold, classes[positive], classes[1 - positive]
+    )
+
+
 def permutation_importance_of(
     model: Pipeline,
     x: pd.DataFrame,
@@ -214,7 +228,7 @@ def permutation_importance_of(
             predicted = estimator.predict(x_part)
             return sign * compute(y_true, Predictions(predicted, predicted), None)
         probability = pd.DataFrame(estimator.predict_proba(x_part), columns=known)
-        labels = classes.codes(np.asarray(known)[probability.to_numpy().argmax(axis=1)])
+        labels = classes.codes(predicted_labels(estimator, probability.to_numpy()))
         scores = probability.reindex(columns=list(classes.names)).to_numpy(dtype="float64")
         return sign * compute(y_true, Predictions(labels, scores), classes.positive)
 

@@ -63,6 +63,10 @@ class Project:
         return self.config()["data"]["target"]
 
     @property
+    def positive_class(self) -> str | None:
+        return self.config()["data"].get("positive_class")
+
+    @property
     def model_name(self) -> str:
         return self.config()["mlflow"]["registered_model"]
 

@@ -141,6 +141,44 @@ def test_fixture_configs_are_valid(fixture):
             lambda c: c["data"].update(categorical_features=[CATEGORY, NUMERIC]),
             f"features listed more than once: [{NUMERIC!r}]",
         ),
+        (
+            lambda c: c["model"].update(decision_threshold=1.5),
+            "model.decision_threshold: expected a number between 0 and 1 (exclusive)",
+        ),
+        (
+            lambda c: c["model"].update(decision_threshold=0),
+            "model.decision_threshold: expected a number between 0 and 1 (exclusive)",
+        ),
+        (
+            lambda c: c["model"].update(decision_threshold="high"),
+            "model.decision_threshold: expected a number between 0 and 1, or a tuning rule",
+        ),
+        (
+            lambda c: c["model"].update(decision_threshold={"maximize": "recall"}),
+            "model.decision_threshold: maximize: expected one of ['f1', 'accuracy'], or costs",
+        ),
+        (
+            lambda c: c["model"].update(
+                decision_threshold={"costs": {"false_positive": -1, "false_negative": 5}}
+            ),
+            "model.decision_threshold: costs.false_positive: Input should be greater than or "
+            "equal to 0 (got -1)",
+        ),
+        (
+            lambda c: c["model"].update(
+                decision_threshold={"costs": {"false_positive": 0, "false_negative": 0.0}}
+            ),
+            "model.decision_threshold: costs: both are 0, so no threshold is better",
+        ),
+        (
+            lambda c: c["model"].update(
+                decision_threshold={
+                    "maximize": "f1",
+                    "costs": {"false_positive": 1, "false_negative": 5},
+                }
+            ),
+            "model.decision_threshold: set one of maximize (a metric) and costs",
+        ),
         (lambda c: c["mlflow"].update(registerd_model="x"), "mlflow.registerd_model: unknown key"),
         (
             lambda c: c["mlflow"].update(registered_model="has space"),
@@ -178,6 +216,15 @@ def test_invalid_config_names_the_key(tmp_path, change, expected):
         ),
         (lambda c: c["gate"]["thresholds"].update(r2=1.5), "threshold for r2 is 1.5"),
         (lambda c: c["gate"]["thresholds"].update(rmse=-1.0), "threshold for rmse is -1.0"),
+        (
+            lambda c: c["model"].update(decision_threshold=0.5),
+            "model.decision_threshold: a cut-off on the positive class's probability is for "
+            "binary classification (with data.positive_class); this config is regression",
+        ),
+        (
+            lambda c: c["model"].update(decision_threshold={"maximize": "f1"}),
+            "this config is regression: remove it",
+        ),
     ],
 )
 def test_invalid_regression_config_names_the_key(tmp_path, change, expected):
@@ -198,6 +245,28 @@ def test_classification_without_a_positive_class_is_multiclass(tmp_path):
     assert config.shape == "multiclass" and config.data.max_classes == 50
     assert config.metrics == multiclass
     assert load_config(write(tmp_path, VALID)).shape == "binary"
+
+    def with_a_decision_threshold(c: dict) -> None:
+        change(c)
+        c["model"]["decision_threshold"] = 0.3
+
+    with pytest.raises(PipelineError, match=r"this config is multiclass classification \(no "):
+        load_config(write(tmp_path, edited(with_a_decision_threshold)))
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [0.25, 1e-3, {"maximize": "accuracy"}, {"costs": {"false_positive": 0, "false_negative": 5}}],
+)
+def test_a_decision_threshold_is_a_number_or_one_tuning_rule(tmp_path, setting):
+    config = load_config(
+        write(tmp_path, edited(lambda c: c["model"].update(decision_threshold=setting)))
+    )
+    loaded = config.model.decision_threshold
+    if isinstance(setting, float):
+        assert loaded == setting
+    else:
+        assert loaded.model_dump(exclude_none=True) == setting
 
 
 def test_missing_data_file_names_the_key(tmp_path):

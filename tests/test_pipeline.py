@@ -34,6 +34,8 @@ EVALUATION_KEYS = {
     "main_metric",
     "positive_class",
     "classes",
+    "decision_threshold",
+    "decision_threshold_rule",
     "metrics",
     "thresholds",
     "champion_tolerance",
@@ -94,6 +96,7 @@ def test_training_run_is_fully_logged(deployed, client):
     assert set(inputs) == {"training", "evaluation"}
     assert inputs["training"].digest == training["dataset_digest"]
     assert json.loads(inputs["evaluation"].profile)["num_rows"] == deployed.holdout_rows()
+    assert run.data.params["model.decision_threshold"] == "none"  # the fixture sets none
     model = mlflow.models.get_model_info(training["model_uri"])
     assert model.saved_input_example_info is not None
     assert model.flavors["sklearn"]["serialization_format"] == "skops"

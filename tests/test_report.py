@@ -343,6 +343,37 @@ def test_the_terminal_gets_the_decision_table_reasons_and_png_paths(tmp_path):
     )
 
 
+def test_each_models_decision_threshold_is_shown_when_either_has_one(tmp_path):
+    rule = "tuned to maximise f1 on inner folds of the training rows"
+    champion = {"version": "3", "run_id": "r3", "decision_threshold": None}
+    tuned = passed(
+        champion=champion,
+        positive_class="bad|worse",
+        decision_threshold=0.3125,
+        decision_threshold_rule=rule,
+    )
+    markdown = evaluation_markdown(tuned)
+    line = next(line for line in markdown.splitlines() if line.startswith("Decision threshold"))
+    assert line == (
+        "Decision threshold on the probability of `bad\\|worse`: candidate 0.3125 "
+        f"({rule}), champion v3 the estimator's own predict; the label-based metrics take each "
+        "model's labels at its own threshold."
+    )
+    assert (
+        markdown.index("How the gate decided") < markdown.index(line) < markdown.index("| metric")
+    )
+    text = evaluation_text(tuned, [], tmp_path / "evaluation.md")
+    assert "Decision threshold on the probability of 'bad|worse': candidate 0.3125 (" in text
+    # The champion's own threshold, when only it has one; none when neither has.
+    only_champion = passed(champion={**champion, "decision_threshold": 0.7}, positive_class="1")
+    assert "candidate the estimator's own predict, champion v3 0.7;" in evaluation_markdown(
+        only_champion
+    )
+    neither = passed(champion=champion, positive_class="1", decision_threshold=None)
+    assert "Decision threshold" not in evaluation_markdown(neither)
+    assert "Decision threshold" not in evaluation_markdown(first_model())
+
+
 def test_a_table_leaves_out_columns_empty_in_every_row_and_aligns_its_text():
     table = Table(["a", "b", "c"], [["1", None, "x|y"], ["22", None, None]])
     assert table.markdown() == "| a | c |\n| --- | --- |\n| 1 | x\\|y |\n| 22 | none |"

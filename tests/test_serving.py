@@ -1,6 +1,8 @@
 """The served champion over HTTP, through MLflow's own clients, and batch scoring of a CSV.
 
-One `mlflow models serve` per task answers every request of the module.
+The classification champion has a tuned decision threshold, so every client is seen to apply
+it (and a candidate with another one is compared with it at its own); one
+`mlflow models serve` per task answers every request of the module.
 """
 
 import json
@@ -10,13 +12,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import f1_score
 
+from mlops.config import load_config
+from mlops.data import load_dataset
 from mlops.registry import download_model, load_sklearn_model
 from mlops.scoring import same_values
 from mlops.serving import ModelServer, model_server, request_body
-from tests.conftest import CLASSIFICATION, REGRESSION, Project, clean_env, make_project
+from mlops.splits import holdout_split
+from tests.conftest import (
+    CLASSIFICATION,
+    REGRESSION,
+    Project,
+    clean_env,
+    copy_of,
+    make_project,
+)
 
 pytestmark = pytest.mark.slow
 MLFLOW = str(Path(sys.executable).parent / "mlflow")
@@ -34,7 +48,11 @@ def deploy(project: Project) -> Project:
 
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory) -> Project:
-    return deploy(make_project(tmp_path_factory.mktemp("served"), CLASSIFICATION))
+    project = make_project(tmp_path_factory.mktemp("served"), CLASSIFICATION)
+    config = project.config()
+    config["model"]["decision_threshold"] = {"maximize": "f1"}
+    project.write_config(config)
+    return deploy(project)
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +91,11 @@ def as_trained(project: Project, rows: pd.DataFrame) -> pd.DataFrame:
     return rows.astype({name: "float64" for name in numeric})
 
 
+def split_of(project: Project):
+    config = load_config(project.config_path)
+    return holdout_split(load_dataset(config.data_path), config)
+
+
 def features(project: Project) -> pd.DataFrame:
     return pd.read_csv(project.data_path).drop(columns=project.target).head(5)
 
@@ -90,18 +113,63 @@ def mlflow_models_predict(project: Project, source: Path, content_type: str, out
     return json.loads(output.read_text())["predictions"]
 
 
-def test_deploy_recorded_the_serving_check(deployed):
+def test_deploy_recorded_the_threshold_and_the_serving_check(deployed):
     check = json.loads((deployed.outputs / "deployment.json").read_text())["serving_check"]
     assert check["rows_checked"] == deployed.holdout_rows()
     assert check["single_row_p50_ms"] > 0 and check["startup_seconds"] > 0
+    training = json.loads((deployed.outputs / "training.json").read_text())
+    threshold = training["decision_threshold"]
+    assert 0 < threshold < 1 and training["decision_threshold_rule"].startswith(
+        "tuned to maximise f1"
+    )
+    mlflow.set_tracking_uri(deployed.tracking_uri)
+    params = mlflow.get_run(training["run_id"]).data.params
+    assert float(params["model.decision_threshold"]) == threshold
+    evaluation = json.loads((deployed.outputs / "evaluation.json").read_text())
+    assert evaluation["decision_threshold"] == threshold
+    # The label-based metrics were computed from labels at the threshold.
+    held_out = pd.read_csv(deployed.outputs / "holdout_predictions.csv")
+    positive = held_out["prediction"].astype(str) == deployed.positive_class
+    assert (positive == (held_out["probability"] >= threshold)).all()
+    report = (deployed.outputs / "evaluation.md").read_text()
+    assert f"probability of `{deployed.positive_class}`: candidate {threshold:.4g} (tuned" in report
+
+
+def test_a_new_threshold_is_compared_with_the_champion_at_its_own(deployed, tmp_path):
+    project = copy_of(deployed, tmp_path / "retuned")
+    config = project.config()
+    config["model"]["decision_threshold"] = 0.5
+    project.write_config(config)
+    for script in ("train_model.py", "evaluate_model.py"):
+        result = project.run(script)
+        assert result.returncode == 0, result.stdout + result.stderr
+    evaluation = json.loads((project.outputs / "evaluation.json").read_text())
+    champions = json.loads((deployed.outputs / "training.json").read_text())["decision_threshold"]
+    assert evaluation["decision_threshold"] == 0.5
+    assert evaluation["champion"]["decision_threshold"] == champions != 0.5
+    # The same estimator on the same rows: equal probabilities, labels cut at two places.
+    held_out = pd.read_csv(project.outputs / "holdout_predictions.csv")
+    truth = split_of(project).y_test.loc[held_out["row"]].astype(str) == project.positive_class
+    for metrics, threshold in (
+        (evaluation["metrics"], 0.5),
+        (evaluation["champion"]["metrics"], champions),
+    ):
+        labels = held_out["probability"] >= threshold
+        assert metrics["f1"] == pytest.approx(f1_score(truth, labels.to_numpy()))
+        assert metrics["roc_auc"] == evaluation["metrics"]["roc_auc"]
+    assert evaluation["metrics"]["f1"] != evaluation["champion"]["metrics"]["f1"]
+    report = (project.outputs / "evaluation.md").read_text()
+    assert (
+        f"candidate 0.5 (fixed in model.decision_threshold), champion v1 {champions:.4g};" in report
+    )
 
 
 def test_every_client_and_format_scores_rows_copied_from_the_csv(
     deployed, served, tmp_path, monkeypatch
 ):
-    """REST JSON and CSV, `mlflow models predict` CSV and JSON, pyfunc in process: labels by
-    default, and with `params` the label and each class's probability (docs/serving.md has
-    the table)."""
+    """REST JSON and CSV, `mlflow models predict` CSV and JSON, pyfunc in process: labels at
+    the model's threshold by default, and with `params` the label and each class's
+    probability (docs/serving.md has the table)."""
     rows_file = rows_copied_from_the_csv(deployed, tmp_path / "rows.csv", count=300)
     rows = pd.read_csv(rows_file)
     assert any(dtype == "int64" for dtype in rows.dtypes)  # what MLflow's schema check refuses
@@ -110,6 +178,8 @@ def test_every_client_and_format_scores_rows_copied_from_the_csv(
     probabilities = model.predict_proba(as_trained(deployed, rows))
     expected = pd.DataFrame(probabilities, columns=[f"probability_{c}" for c in model.classes_])
     expected.insert(0, "prediction", labels)
+    # The threshold decides some of these rows: a client that ignored it would differ.
+    assert (np.asarray(labels) != model.classes_[probabilities.argmax(axis=1)]).any()
 
     def same(answered: list | pd.DataFrame, wanted: list | pd.DataFrame) -> bool:
         if isinstance(wanted, list):
@@ -222,6 +292,10 @@ def test_batch_scoring_writes_predictions_next_to_the_input(deployed):
     assert set(scored["prediction"]) <= classes
     probabilities = scored[[f"probability_{label}" for label in sorted(classes)]]
     assert probabilities.sum(axis=1).round(9).eq(1).all()
+    threshold = json.loads((deployed.outputs / "training.json").read_text())["decision_threshold"]
+    positive = deployed.positive_class
+    labelled = scored["prediction"].astype(str) == positive
+    assert (labelled == (scored[f"probability_{positive}"] >= threshold)).all()
 
 
 def test_batch_scoring_refuses_input_that_breaks_the_signature(deployed):

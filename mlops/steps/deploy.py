@@ -157,6 +157,11 @@ def _register(client: MlflowClient, evaluation: dict[str, Any], previous: Any) -
         "gate.reasons": "; ".join(evaluation["reasons"])[:5000],
         PREVIOUS_CHAMPION_TAG: str(previous.version) if previous else "none",
         **{f"metric.{k}": f"{v:.6f}" for k, v in evaluation["metrics"].items() if v is not None},
+        **(
+            {"model.decision_threshold": f"{evaluation['decision_threshold']:.6g}"}
+            if evaluation.get("decision_threshold") is not None
+            else {}
+        ),
         **{k: v for k, v in run_tags.items() if k.startswith(("git.", "config."))},
     }
     for key, value in tags.items():

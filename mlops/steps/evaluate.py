@@ -31,6 +31,7 @@ from mlops.charts import (
 from mlops.classes import class_report
 from mlops.config import Config, gate_at_revision
 from mlops.data import file_sha256, load_dataset, rows_sha256
+from mlops.decision_threshold import decision_threshold
 from mlops.errors import PipelineError
 from mlops.gate import decide, loosened
 from mlops.handoff import (
@@ -186,6 +187,7 @@ def _score_champion(
             model_dir = download_deployed(version, Path(scratch))
             model = load_sklearn_model(model_dir)
             x_test = model_inputs(holdout_rows, model_dir, str(config.data_path))
+        about["decision_threshold"] = decision_threshold(model)
         scores = score(
             model, x_test, y_test, config.data.task, config.data.positive_class, config.metrics
         )
@@ -362,6 +364,9 @@ def evaluate(
         "main_metric": main_metric(config),
         "positive_class": config.data.positive_class,
         "classes": per_class,
+        # Each model's labels at its own threshold (None: the estimator's own predict).
+        "decision_threshold": decision_threshold(model),
+        "decision_threshold_rule": training.get("decision_threshold_rule"),
         "metrics": metrics,
         "thresholds": config.gate.thresholds,
         "champion_tolerance": config.gate.champion_tolerance,

@@ -21,8 +21,9 @@ from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
-from mlops.config import Config, config_sha256
+from mlops.config import Config, ThresholdTuning, config_sha256
 from mlops.data import file_sha256, load_dataset, rows_sha256, schema_sample, spread_sample
+from mlops.decision_threshold import Thresholded, fit_with_threshold, inner_model
 from mlops.errors import PipelineError
 from mlops.handoff import TRAINING_FILE, github_output, outputs_dir, write_json
 from mlops.model_code import (
@@ -35,7 +36,7 @@ from mlops.model_code import (
 from mlops.modeling import REVIEWED_TYPES
 from mlops.pyfunc_model import FEATURES, NUMERIC_FEATURES, params_schema
 from mlops.registry import check_skops_safe, log_model
-from mlops.splits import Split, holdout_split, split_words
+from mlops.splits import Split, holdout_split, split_words, training_folds
 from mlops.tracking import configure_tracking, git_tags, tracking_errors
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ def _log_datasets(config: Config, run_id: str, frame: pd.DataFrame, split: Split
     return digests
 
 
-def _log_reference_profile(config: Config, split: Split, pipeline: Any, model_id: str) -> None:
+def _log_reference_profile(config: Config, split: Split, model: Any, model_id: str) -> None:
     """What drift monitoring compares new data with (mlops/drift.py): the training rows'
     features and the predictions on the held-out rows. Saved among the model's files, so it
     travels with the model (registry, release store, bundle) under the same fingerprint,
@@ -114,7 +115,7 @@ def _log_reference_profile(config: Config, split: Split, pipeline: Any, model_id
     reference = profile(
         split.x_train,
         config.data.numeric_features,
-        prediction_scores(pipeline, held_out, config.data.task, config.data.positive_class),
+        prediction_scores(model, held_out, config.data.task, config.data.positive_class),
         list(split.frame.columns),
         config.data.task,
         config.data.positive_class,
@@ -130,7 +131,9 @@ def _log_reference_profile(config: Config, split: Split, pipeline: Any, model_id
 
 
 def _final_estimator(model: Any) -> Any:
-    """The estimator at the end of a pipeline (or the model itself)."""
+    """The estimator at the end of a pipeline (or the model itself), inside the decision
+    threshold if there is one."""
+    model = inner_model(model)
     steps = getattr(model, "steps", None)
     return steps[-1][1] if steps else model
 
@@ -140,19 +143,20 @@ def _first_line(error: Exception) -> str:
     return lines[0] if lines else "(no message)"
 
 
-def train(config: Config, frame: pd.DataFrame | None = None) -> Trained:
-    """Fit on the training rows of data.path (or of `frame`, read from it) and log the run."""
-    if frame is None:
-        frame = load_dataset(config.data_path, config.data.max_file_mb)
-    split = holdout_split(frame, config)
+def fit_model(config: Config, split: Split) -> Thresholded:
+    """The configured pipeline fitted on the training rows alone, with its decision threshold
+    (mlops/decision_threshold.py); any problem is one PipelineError."""
+    setting = config.model.decision_threshold
     try:
         pipeline = config.model_pipeline()
-    except ValueError as error:  # load_config checked it; the project's module may differ now
+    except ValueError as error:  # the project's module may differ from what load_config saw
         raise PipelineError(f"{config.file.name}: {error}") from None
-
-    started = time.perf_counter()
+    # Tuning's inner folds follow the held-out split's rule (random, by time, by group).
+    folds = training_folds(config, split) if isinstance(setting, ThresholdTuning) else None
     try:
-        pipeline.fit(split.x_train, split.y_train)
+        return fit_with_threshold(
+            pipeline, setting, split.x_train, split.y_train, config.data.positive_class, folds
+        )
     except Exception as error:  # the estimator's library or the project's code: one line
         raise PipelineError(
             f"model: {config.model.estimator} ({type(_final_estimator(pipeline)).__name__}) "
@@ -160,13 +164,23 @@ def train(config: Config, frame: pd.DataFrame | None = None) -> Trained:
             f"{config.data_path.name} with model.params {config.model.params}: "
             f"{type(error).__name__}: {_first_line(error)}"
         ) from None
+
+
+def train(config: Config, frame: pd.DataFrame | None = None) -> Trained:
+    """Fit on the training rows of data.path (or of `frame`, read from it) and log the run."""
+    if frame is None:
+        frame = load_dataset(config.data_path, config.data.max_file_mb)
+    split = holdout_split(frame, config)
+    started = time.perf_counter()
+    fitted = fit_model(config, split)
     fit_seconds = time.perf_counter() - started
+    model = fitted.model
     trusted = sorted({*REVIEWED_TYPES, *config.model.trusted_types})
     code = shipped_code(config.root)
     for path in code:
         refuse_unshippable(f"{path.name} imports", sorted(imported_names(path)), module_names(code))
     stored_types = check_skops_safe(  # before any run exists
-        pipeline, trusted, module_names(code), config.file.name
+        model, trusted, module_names(code), config.file.name
     )
     requirements = pinned_requirements(MODEL_REQUIREMENTS, stored_types, code)
 
@@ -196,16 +210,18 @@ def train(config: Config, frame: pd.DataFrame | None = None) -> Trained:
                     if (value := getattr(config.split, key))
                 },
                 "model.estimator": config.model.estimator,
+                "model.decision_threshold": fitted.threshold if fitted.threshold else "none",
+                "model.decision_threshold_rule": fitted.rule,
                 **{
                     f"model.{k}": v
-                    for k, v in _final_estimator(pipeline).get_params(deep=False).items()
+                    for k, v in _final_estimator(model).get_params(deep=False).items()
                 },
             }
         )
         digests = _log_datasets(config, run.info.run_id, frame, split, data_sha256)
         mlflow.log_metrics({"fit_time_seconds": fit_seconds, "train_rows": len(split.x_train)})
         model_info = log_model(
-            pipeline,
+            model,
             # Parameters only: the columns are checked by mlops/pyfunc_model.py, which takes
             # numbers as clients have them (MLflow's column types could not).
             signature=ModelSignature(params=params_schema()),
@@ -216,7 +232,7 @@ def train(config: Config, frame: pd.DataFrame | None = None) -> Trained:
             serialization_format="skops",
             skops_trusted_types=trusted,
         )
-        _log_reference_profile(config, split, pipeline, model_info.model_id)
+        _log_reference_profile(config, split, model, model_info.model_id)
 
     record = {
         "run_id": run.info.run_id,
@@ -226,14 +242,19 @@ def train(config: Config, frame: pd.DataFrame | None = None) -> Trained:
         "split": split.about,
         "dataset_digest": digests["training"],
         "estimator": config.model.estimator,
+        "decision_threshold": fitted.threshold,
+        "decision_threshold_rule": fitted.rule,
     }
     write_json(outputs_dir(config) / TRAINING_FILE, record)
     github_output({"run_id": run.info.run_id, "model_uri": model_info.model_uri})
+    threshold = ""
+    if fitted.threshold is not None:
+        threshold = f", decision threshold {fitted.threshold:.4g} ({fitted.rule})"
     log.info(
-        f"trained {config.model.estimator} on {len(split.x_train)} rows in {fit_seconds:.2f} s; "
-        f"MLflow run {run.info.run_id}"
+        f"trained {config.model.estimator} on {len(split.x_train)} rows in {fit_seconds:.2f} s"
+        f"{threshold}; MLflow run {run.info.run_id}"
     )
     split_sentence = split_words(split.about)
     if split_sentence:
         log.info(split_sentence)
-    return Trained(record, split, pipeline)
+    return Trained(record, split, model)
