@@ -242,6 +242,16 @@ BAD_CONFIG = [
         "split: time_column and group_column are both set; set one",
     ),
     Case("a split by the target", "config", f"split.group_column is the target '{TARGET}'"),
+    Case(
+        "a decision threshold outside (0, 1)",
+        "config",
+        "model.decision_threshold: expected a number between 0 and 1 (exclusive)",
+    ),
+    Case(
+        "error costs that are both zero",
+        "config",
+        "model.decision_threshold: costs: both are 0, so no threshold is better than another",
+    ),
 ]
 CONFIG_EDITS: dict[str, Callable[[dict], None]] = {
     "a missing key": lambda c: c.pop("gate"),
@@ -264,6 +274,10 @@ CONFIG_EDITS: dict[str, Callable[[dict], None]] = {
         time_column="age", group_column="stateabb"
     ),
     "a split by the target": lambda c: c["split"].update(group_column=TARGET),
+    "a decision threshold outside (0, 1)": lambda c: c["model"].update(decision_threshold=1.5),
+    "error costs that are both zero": lambda c: c["model"].update(
+        decision_threshold={"costs": {"false_positive": 0, "false_negative": 0}}
+    ),
 }
 
 
