@@ -72,12 +72,16 @@ def served(deployed) -> Iterator[ModelServer]:
         yield server
 
 
-def rows_copied_from_the_csv(project: Project, destination: Path, count: int = 20) -> Path:
-    """Complete rows of the data file, as its text has them, less the target: whole-number
-    columns then read as int64 even where training saw gaps (and so float64)."""
+def rows_copied_from_the_csv(
+    project: Project, destination: Path, count: int = 20, with_gaps: int = 0
+) -> Path:
+    """Complete rows of the data file, as its text has them, less the target (whole-number
+    columns then read as int64 even where training saw gaps, and so float64), then
+    `with_gaps` rows that have a gap."""
     text = pd.read_csv(project.data_path, dtype=str, keep_default_na=False)
-    complete = text[(text != "").all(axis=1)].head(count).drop(columns=project.target)
-    complete.to_csv(destination, index=False)
+    complete = (text != "").all(axis=1)
+    rows = pd.concat([text[complete].head(count), text[~complete].head(with_gaps)])
+    rows.drop(columns=project.target).to_csv(destination, index=False)
     return destination
 
 
@@ -167,12 +171,13 @@ def test_a_new_threshold_is_compared_with_the_champion_at_its_own(deployed, tmp_
 def test_every_client_and_format_scores_rows_copied_from_the_csv(
     deployed, served, tmp_path, monkeypatch
 ):
-    """REST JSON and CSV, `mlflow models predict` CSV and JSON, pyfunc in process: labels at
-    the model's threshold by default, and with `params` the label and each class's
-    probability (docs/serving.md has the table)."""
-    rows_file = rows_copied_from_the_csv(deployed, tmp_path / "rows.csv", count=300)
+    """REST JSON and CSV, `mlflow models predict` CSV and JSON, pyfunc in process, on rows
+    with and without gaps: labels at the model's threshold by default, and with `params` the
+    label and each class's probability (docs/serving.md has the table)."""
+    rows_file = rows_copied_from_the_csv(deployed, tmp_path / "rows.csv", 300, with_gaps=20)
     rows = pd.read_csv(rows_file)
     assert any(dtype == "int64" for dtype in rows.dtypes)  # what MLflow's schema check refuses
+    assert rows.isna().any(axis=1).sum() == 20
     model = champion_model(deployed)
     labels = list(model.predict(as_trained(deployed, rows)))
     probabilities = model.predict_proba(as_trained(deployed, rows))
