@@ -12,10 +12,17 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from mlops.decision_threshold import TUNABLE_METRICS
 from mlops.errors import PipelineError
 from mlops.gate import GateSettings, Rule, ThresholdOn
-from mlops.metrics import METRICS, SHAPE_WORDS, Shape, Task, metrics_for, shape_of
+from mlops.metrics import (
+    METRICS,
+    SHAPE_WORDS,
+    TUNABLE_METRICS,
+    Shape,
+    Task,
+    metrics_for,
+    shape_of,
+)
 from mlops.model_code import shipped_code
 from mlops.modeling import ModelSettings, build_model
 

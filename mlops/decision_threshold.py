@@ -8,8 +8,7 @@ requires, toward a metric (`maximize: f1`) or toward the least expected cost of 
 (`costs: {false_positive: 1, false_negative: 5}`). Either way the persisted model is a
 `FixedThresholdClassifier` around the fitted pipeline, so every client that calls `predict`
 applies the threshold; the tuned object itself is not kept (it holds a scorer that skops does
-not trust). scikit-learn is imported only when a model is fitted: the config check uses the
-names below.
+not trust). The metrics a threshold can be tuned toward are TUNABLE_METRICS (mlops/metrics.py).
 """
 
 from dataclasses import dataclass
@@ -17,9 +16,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-# Label-based metrics a threshold can be tuned toward (mlops/metrics.py names).
-TUNABLE_METRICS = ("f1", "accuracy")
 
 
 @dataclass(frozen=True)

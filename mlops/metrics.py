@@ -34,6 +34,8 @@ SHAPE_WORDS: dict[Shape, str] = {
     "regression": "regression",
 }
 CLASSIFICATION: tuple[Shape, ...] = ("binary", "multiclass")
+# The label-based metrics a decision threshold can be tuned toward (mlops/decision_threshold.py).
+TUNABLE_METRICS = ("f1", "accuracy")
 
 
 def shape_of(task: Task, positive_class: str | None) -> Shape:
