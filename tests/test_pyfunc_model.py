@@ -5,12 +5,16 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
+from mlflow.models import Model, ModelSignature
+from mlflow.types import ColSpec, Schema
+from mlflow.types.schema import AnyType
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import FixedThresholdClassifier
 from sklearn.pipeline import Pipeline
 
 from mlops.modeling import default_preprocessing
 from mlops.pyfunc_model import ProjectModel, input_problems
+from mlops.scoring import model_columns
 
 NUMERIC, CATEGORICAL = ["count", "amount"], ["colour"]
 FEATURES = NUMERIC + CATEGORICAL
@@ -132,3 +136,21 @@ def test_input_problems_list_every_column_once():
         "count: expected numbers, found e.g. 'x'",
         "colour: missing (the model needs it)",
     ]
+
+
+def test_a_model_logged_before_its_columns_were_in_its_metadata_is_read_from_its_signature(
+    tmp_path,
+):
+    # As training logged it before: every column in the signature, numeric ones typed Any.
+    old = Model(
+        signature=ModelSignature(
+            inputs=Schema([ColSpec(AnyType(), "count"), ColSpec("string", "colour")])
+        ),
+        metadata={"numeric_features": ["count"]},
+    )
+    old.save(str(tmp_path / "MLmodel"))
+    assert model_columns(tmp_path) == (["count", "colour"], ["count"])
+    Model(metadata={"features": FEATURES, "numeric_features": NUMERIC}).save(
+        str(tmp_path / "MLmodel")
+    )
+    assert model_columns(tmp_path) == (FEATURES, NUMERIC)

@@ -131,6 +131,8 @@ def test_deploy_recorded_the_threshold_and_the_serving_check(deployed):
     assert float(params["model.decision_threshold"]) == threshold
     evaluation = json.loads((deployed.outputs / "evaluation.json").read_text())
     assert evaluation["decision_threshold"] == threshold
+    version = mlflow.MlflowClient().get_model_version_by_alias(deployed.model_name, "champion")
+    assert float(version.tags["model.decision_threshold"]) == pytest.approx(threshold, rel=1e-5)
     # The label-based metrics were computed from labels at the threshold.
     held_out = pd.read_csv(deployed.outputs / "holdout_predictions.csv")
     positive = held_out["prediction"].astype(str) == deployed.positive_class
