@@ -208,18 +208,24 @@ def check_served_predictions(
 ) -> ServingReport:
     """Serve the model files with MLflow's scoring server, score the rows over HTTP, refuse
     unless the predictions equal the offline ones in `expected` (labels exactly, numbers to
-    float precision; for classification also the positive class's probability, asked for with
-    the request parameter), and time single-row requests."""
+    float precision; for classification also its probability columns, asked for with the
+    request parameter), and time single-row requests."""
     with scoring_app_server(model_dir) as (server, startup_seconds):
         started = time.perf_counter()
         predictions = _served(server, request_body(rows))
         batch_ms = (time.perf_counter() - started) * 1000
         if not same_values(expected["prediction"], predictions):
             raise PipelineError(f"{model_dir}: served predictions differ from offline ones")
-        if positive_class is not None:
+        # Offline probability columns, and the served ones they must equal: binary evaluation
+        # keeps the positive class's alone, multiclass one per class.
+        wanted = {name: name for name in expected.columns if name.startswith("probability_")}
+        if "probability" in expected.columns:
+            wanted["probability"] = f"probability_{positive_class}"
+        if wanted:
             served = pd.DataFrame(_served(server, request_body(rows, {OUTPUT: PROBABILITIES})))
-            same = same_values(expected["prediction"], served[PREDICTION]) and same_values(
-                expected["probability"], served[f"probability_{positive_class}"]
+            same = same_values(expected["prediction"], served[PREDICTION]) and all(
+                name in served and same_values(expected[offline], served[name])
+                for offline, name in wanted.items()
             )
             if not same:
                 raise PipelineError(
