@@ -52,8 +52,19 @@ def negative_expected_cost(
     return -float(cost) / max(len(truth), 1)
 
 
+def metric_score(y_true: Any, y_pred: Any, *, metric: str, pos_label: Any) -> float:
+    """A TUNABLE_METRICS metric of the labels. `pos_label` is taken by every one, so that the
+    tuning scores the positive class's probability even for a metric blind to which class is
+    positive (scikit-learn otherwise thresholds the second class in sorted order)."""
+    from sklearn import metrics
+
+    if metric == "f1":
+        return float(metrics.f1_score(y_true, y_pred, pos_label=pos_label))
+    return float(getattr(metrics, f"{metric}_score")(y_true, y_pred))
+
+
 def _scorer(setting: Any, pos_label: Any) -> Any:
-    from sklearn.metrics import accuracy_score, f1_score, make_scorer
+    from sklearn.metrics import make_scorer
 
     if setting.costs is not None:
         return make_scorer(
@@ -62,9 +73,7 @@ def _scorer(setting: Any, pos_label: Any) -> Any:
             false_positive=setting.costs.false_positive,
             false_negative=setting.costs.false_negative,
         )
-    if setting.maximize == "f1":
-        return make_scorer(f1_score, pos_label=pos_label)
-    return make_scorer(accuracy_score)
+    return make_scorer(metric_score, metric=setting.maximize, pos_label=pos_label)
 
 
 def positive_label(y: pd.Series, positive_class: str) -> Any:

@@ -35,7 +35,7 @@ SHAPE_WORDS: dict[Shape, str] = {
 }
 CLASSIFICATION: tuple[Shape, ...] = ("binary", "multiclass")
 # The label-based metrics a decision threshold can be tuned toward (mlops/decision_threshold.py).
-TUNABLE_METRICS = ("f1", "accuracy")
+TUNABLE_METRICS = ("f1", "accuracy", "balanced_accuracy")
 
 
 def shape_of(task: Task, positive_class: str | None) -> Shape:

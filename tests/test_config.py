@@ -155,7 +155,8 @@ def test_fixture_configs_are_valid(fixture):
         ),
         (
             lambda c: c["model"].update(decision_threshold={"maximize": "recall"}),
-            "model.decision_threshold: maximize: expected one of ['f1', 'accuracy'], or costs",
+            "model.decision_threshold: maximize: expected one of ['f1', 'accuracy', "
+            "'balanced_accuracy'], or costs",
         ),
         (
             lambda c: c["model"].update(

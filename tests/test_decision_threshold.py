@@ -77,6 +77,28 @@ def test_costs_move_the_threshold_their_way_and_predict_applies_it(labels, posit
     assert thresholds["false negatives dear"] < 0.5 < thresholds["false positives dear"]
 
 
+@pytest.mark.parametrize(
+    ("labels", "positive_class"),
+    [(("good", "bad"), "bad"), (("bad", "good"), "good"), ((1, 0), "0")],
+)
+def test_a_metric_blind_to_which_class_is_positive_is_tuned_on_the_positive_class(
+    labels, positive_class
+):
+    # A third of the rows are positive: balanced accuracy is best near that share, so the
+    # cut-off on the positive class's probability falls below 0.5, whichever class sorts first.
+    x, y = noisy_table(labels)
+    tuned = fit_with_threshold(
+        Pipeline([("model", LogisticRegression())]),
+        ThresholdTuning(maximize="balanced_accuracy"),
+        x,
+        y,
+        positive_class,
+        CV,
+    )
+    assert tuned.threshold < 0.5
+    assert str(tuned.model.pos_label) == positive_class
+
+
 def test_a_fixed_threshold_is_applied_as_it_is_and_none_keeps_the_estimators_predict():
     x, y = noisy_table(("no", "yes"))
     fixed = fit_with_threshold(Pipeline([("m", LogisticRegression())]), 0.2, x, y, "yes", CV)
