@@ -9,6 +9,7 @@ import shutil
 import subprocess
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -82,7 +83,8 @@ def test_the_pipeline_reports_each_class_and_deploys(deployed):
 
 
 def test_every_client_returns_the_species(deployed, tmp_path, monkeypatch):
-    """mlflow models serve (JSON), mlflow models predict, pyfunc and score_batch.py."""
+    """mlflow models serve (JSON, CSV, and JSON asking for probabilities), mlflow models
+    predict, pyfunc (with and without params) and score_batch.py."""
     rows = pd.read_csv(deployed.data_path).drop(columns="Species").sample(40, random_state=1)
     rows.to_csv(tmp_path / "birds.csv", index=False)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", deployed.tracking_uri)
@@ -93,9 +95,21 @@ def test_every_client_returns_the_species(deployed, tmp_path, monkeypatch):
     expected = list(model.predict(rows.astype({name: "float64" for name in numeric})))
     assert set(expected) <= set(SPECIES) and len(set(expected)) == 3
 
+    probabilities = model.predict_proba(rows.astype({name: "float64" for name in numeric}))
     with model_server(champion(deployed)) as (server, _):
         status, body = server.post(request_body(rows))
-    assert status == 200 and json.loads(body)["predictions"] == expected
+        assert status == 200 and json.loads(body)["predictions"] == expected
+        status, body = server.post((tmp_path / "birds.csv").read_bytes(), "text/csv")
+        assert status == 200 and json.loads(body)["predictions"] == expected
+        # On request, the species and every species' probability (docs/serving.md).
+        status, body = server.post(request_body(rows, {"output": "probabilities"}))
+    answered = pd.DataFrame(json.loads(body)["predictions"])
+    assert status == 200 and list(answered.columns) == [
+        "prediction",
+        *(f"probability_{species}" for species in model.classes_),
+    ]
+    assert list(answered["prediction"]) == expected
+    assert np.allclose(answered.drop(columns="prediction").to_numpy(), probabilities)
 
     (tmp_path / "birds.json").write_bytes(request_body(rows))
     predicted = subprocess.run(
@@ -109,7 +123,10 @@ def test_every_client_returns_the_species(deployed, tmp_path, monkeypatch):
     assert predicted.returncode == 0, predicted.stderr[-2000:]
     assert json.loads((tmp_path / "out.json").read_text())["predictions"] == expected
 
-    assert same_values(expected, list(mlflow.pyfunc.load_model(champion(deployed)).predict(rows)))
+    pyfunc = mlflow.pyfunc.load_model(champion(deployed))
+    assert same_values(expected, list(pyfunc.predict(rows)))
+    in_process = pyfunc.predict(rows, params={"output": "probabilities"})
+    assert np.allclose(in_process.drop(columns="prediction").to_numpy(), probabilities)
 
     run_ok(deployed, "score_batch.py", str(tmp_path / "birds.csv"))
     scored = pd.read_csv(tmp_path / "birds.predictions.csv")
