@@ -288,6 +288,9 @@ def github_env(github: Path) -> dict[str, str]:
         "VENV": str(BIN.parent),
         "FAKE_GITHUB_DIR": str(github),
         "PATH": f"{FAKE_GH}{os.pathsep}{clean_env()['PATH']}",
+        # The test job runs `make test-fast` as committed, on the project's own tests only:
+        # this suite runs every fast test itself, and each pipeline run here would repeat them.
+        "PYTEST_ADDOPTS": "tests/test_project.py",
     }
 
 
@@ -297,9 +300,13 @@ def published(github: Path, model: str) -> dict:
 
 
 @pytest.mark.slow
-def test_champion_persists_across_pushes_and_rollback(tmp_path):
+def test_champion_persists_across_pushes_and_rollback_and_serves_fork_pull_requests(tmp_path):
     """Push, push, roll back: every run starts from an empty workspace; only the (fake)
-    GitHub Releases carry the champion from one run to the next."""
+    GitHub Releases carry the champion from one run to the next. Then a fork's pull request
+    that raises a threshold (and widens a tolerance, which loosens the gate) is compared with
+    the champion, never deploys, and gets the comment through pr-comment.yml; its next commit
+    breaks the data, and the same comment then says where the run stopped. (One chain: the
+    pull requests need a deployed champion, and a deploy is the costliest run here.)"""
     repo = repository_copy(tmp_path / "repo")
     project = Project(repo)
     model = project.model_name
@@ -357,6 +364,53 @@ def test_champion_persists_across_pushes_and_rollback(tmp_path):
     last = pointer["history"][-1]
     assert (last["event"], last["version"], last["from_version"]) == ("rollback", "1", "2")
     assert last["reason"] == "v2 misbehaves" and last["actor"]
+
+    base = git_head(repo)
+
+    def pull_request(head: str) -> dict:
+        fork = {"full_name": "someone/ml-project-fork"}
+        return {
+            "number": 7,
+            "pull_request": {
+                "number": 7,
+                "head": {"sha": head, "repo": fork},
+                "base": {"sha": base, "repo": REPOSITORY},
+            },
+            "repository": REPOSITORY,
+        }
+
+    head = commit(repo, raise_a_threshold_widen_a_tolerance, "raise a threshold")
+    pull = run_pipeline(repo, tmp_path / "pr1", "pull_request", pull_request(head), env=env)
+    assert pull.returncode == 0, pull.report()
+    jobs = results(pull)
+    assert jobs["deploy"] == "skipped" and jobs["pr-report"] == "success", pull.report()
+    summary = pull.job("train-evaluate").summary
+    assert "Gate failed: would not deploy after merge" in summary, summary
+    assert "champion v1" in summary, summary
+    assert re.search(r"\w+ is 0\.\d+, minimum allowed is 0\.9900", summary), summary
+    loosening = "⚠️ **This pull request loosens the gate** (compared with the base branch):"
+    assert loosening in summary and "champion_tolerance" in summary, summary
+    [comment] = pull_request_comment(repo, github, pull, head, tmp_path / "comment1")
+    assert comment["body"].startswith("<!-- model-evaluation -->")
+    assert loosening in comment["body"], comment["body"]
+    assert "champion v1" in comment["body"] and "A pull request never deploys" in comment["body"]
+
+    head = commit(repo, break_an_expectation, "break the data")
+    broken = run_pipeline(repo, tmp_path / "pr2", "pull_request", pull_request(head), env=env)
+    assert broken.returncode == 1
+    jobs = results(broken)
+    assert jobs["validate"] == "failure" and jobs["pr-report"] == "success", broken.report()
+    assert jobs["train-evaluate"] == "skipped" and jobs["deploy"] == "skipped", broken.report()
+    summary = broken.job("validate").summary
+    assert re.search(r"❌ \*\*`[^`]+` failed 1 of \d+ rules\*\*, on 1 column\(s\): `age`", summary)
+    assert "| age | column values to be between" in summary and "**Next:**" in summary
+    assert "the `validation` artifact of [this run](" in summary, summary
+    comments = pull_request_comment(repo, github, broken, head, tmp_path / "comment2")
+    assert len(comments) == 1, comments  # the same comment, updated in place
+    body = comments[0]["body"]
+    assert "❌ **Stopped at `validate`: the data failed its expectation suite.**" in body, body
+    assert "| age | column values to be between" in body and "| validate | failure |" in body
+    assert published(github, Project(repo).model_name)["champion"]["version"] == "1"
 
 
 def raise_a_threshold_widen_a_tolerance(repo: Path) -> None:
@@ -417,66 +471,6 @@ def pull_request_comment(repo: Path, github: Path, pull: ActResult, head: str, r
     )
     assert run.returncode == 0, run.report()
     return json.loads((github / REPOSITORY["full_name"] / "comments" / "7.json").read_text())
-
-
-@pytest.mark.slow
-def test_fork_pull_requests_are_compared_with_the_champion_and_commented(tmp_path):
-    """After a deploy, a fork's pull request that raises a threshold (and widens a tolerance,
-    which loosens the gate) is compared with the champion, never deploys, and gets the
-    comment through pr-comment.yml; its next commit breaks the data, and the same comment then
-    says where the run stopped."""
-    repo = repository_copy(tmp_path / "repo")
-    github = tmp_path / "github"
-    env = github_env(github)
-    push = run_pipeline(repo, tmp_path / "push", "push", PUSH_EVENT, env=env)
-    assert push.returncode == 0 and results(push)["deploy"] == "success", push.report()
-
-    base = git_head(repo)
-
-    def pull_request(head: str) -> dict:
-        fork = {"full_name": "someone/ml-project-fork"}
-        return {
-            "number": 7,
-            "pull_request": {
-                "number": 7,
-                "head": {"sha": head, "repo": fork},
-                "base": {"sha": base, "repo": REPOSITORY},
-            },
-            "repository": REPOSITORY,
-        }
-
-    head = commit(repo, raise_a_threshold_widen_a_tolerance, "raise a threshold")
-    pull = run_pipeline(repo, tmp_path / "pr1", "pull_request", pull_request(head), env=env)
-    assert pull.returncode == 0, pull.report()
-    jobs = results(pull)
-    assert jobs["deploy"] == "skipped" and jobs["pr-report"] == "success", pull.report()
-    summary = pull.job("train-evaluate").summary
-    assert "Gate failed: would not deploy after merge" in summary, summary
-    assert "champion v1" in summary, summary
-    assert re.search(r"\w+ is 0\.\d+, minimum allowed is 0\.9900", summary), summary
-    loosening = "⚠️ **This pull request loosens the gate** (compared with the base branch):"
-    assert loosening in summary and "champion_tolerance" in summary, summary
-    [comment] = pull_request_comment(repo, github, pull, head, tmp_path / "comment1")
-    assert comment["body"].startswith("<!-- model-evaluation -->")
-    assert loosening in comment["body"], comment["body"]
-    assert "champion v1" in comment["body"] and "A pull request never deploys" in comment["body"]
-
-    head = commit(repo, break_an_expectation, "break the data")
-    broken = run_pipeline(repo, tmp_path / "pr2", "pull_request", pull_request(head), env=env)
-    assert broken.returncode == 1
-    jobs = results(broken)
-    assert jobs["validate"] == "failure" and jobs["pr-report"] == "success", broken.report()
-    assert jobs["train-evaluate"] == "skipped" and jobs["deploy"] == "skipped", broken.report()
-    summary = broken.job("validate").summary
-    assert re.search(r"❌ \*\*`[^`]+` failed 1 of \d+ rules\*\*, on 1 column\(s\): `age`", summary)
-    assert "| age | column values to be between" in summary and "**Next:**" in summary
-    assert "the `validation` artifact of [this run](" in summary, summary
-    comments = pull_request_comment(repo, github, broken, head, tmp_path / "comment2")
-    assert len(comments) == 1, comments  # the same comment, updated in place
-    body = comments[0]["body"]
-    assert "❌ **Stopped at `validate`: the data failed its expectation suite.**" in body, body
-    assert "| age | column values to be between" in body and "| validate | failure |" in body
-    assert published(github, Project(repo).model_name)["champion"]["version"] == "1"
 
 
 def self_test_probe(destination: Path, repository: str) -> Path:
