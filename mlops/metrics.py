@@ -89,11 +89,12 @@ class Metric:
 class Sums:
     """Weighted sums over the rows of one resample (one entry per resample).
 
-    Classification: `rows`, the `support` of each class (fixed: resamples are stratified),
-    the `positive` class's code (binary) or None, `confusion` (resamples × true class ×
+    Both tasks: `rows` (resamples: the rows drawn, which vary when whole groups or blocks
+    are drawn). Classification: the `support` of each class (resamples × classes), the
+    `positive` class's code (binary) or None, `confusion` (resamples × true class ×
     predicted class counts), `log_loss_total`, and `ordered_pairs` (resamples × classes: for
     each ranked class, the pairs of one of its rows and another class's row that its score
-    orders correctly, ties counting half; NaN for classes not ranked). Regression: `rows`,
+    orders correctly, ties counting half; NaN for classes not ranked). Regression:
     `squared_error`, `absolute_error`, `target`, `target_squared`. Fields of the other task
     are None.
     """
@@ -147,13 +148,19 @@ def _mean_over(values: np.ndarray, counted: np.ndarray) -> np.ndarray:
 
 def _positive_f1(s: Sums) -> np.ndarray:
     p = s.positive
-    return _ratio(2 * s.true_positives[:, p], s.support[p] + s.predicted[:, p])
+    return _ratio(2 * s.true_positives[:, p], s.support[:, p] + s.predicted[:, p])
+
+
+def _pairs(s: Sums) -> np.ndarray:
+    """resamples × classes: pairs of one row of the class and one row of another class."""
+    return s.support * (s.rows[:, None] - s.support)
 
 
 def _positive_roc_auc(s: Sums) -> np.ndarray:
-    p = s.positive
-    pairs = float(s.support[p] * (s.rows - s.support[p]))
-    return s.ordered_pairs[:, p] / pairs if pairs else np.full(len(s.confusion), math.nan)
+    pairs = _pairs(s)[:, s.positive]
+    # Undefined in a resample with no pair: its rows are all of one class.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(pairs > 0, s.ordered_pairs[:, s.positive] / pairs, math.nan)
 
 
 def _in_union(s: Sums) -> np.ndarray:
@@ -167,12 +174,12 @@ def _f1_per_class(s: Sums) -> np.ndarray:
 
 
 def _roc_auc_ovr(s: Sums) -> np.ndarray:
-    present = (s.support > 0) & (s.support < s.rows)
-    if present.sum() < 2:
-        return np.full(len(s.confusion), math.nan)
-    pairs = (s.support * (s.rows - s.support))[present].astype("float64")
-    # NaN stays NaN: a class a model has no probability for leaves the mean undefined.
-    return (s.ordered_pairs[:, present] / pairs).mean(axis=1)
+    pairs = _pairs(s)
+    present = pairs > 0  # in the resample, beside another class
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # NaN stays NaN: a class a model has no probability for leaves the mean undefined.
+        mean = _mean_over(s.ordered_pairs / pairs, present)
+    return np.where(present.sum(axis=1) >= 2, mean, math.nan)
 
 
 def _r2_from_sums(s: Sums) -> np.ndarray:
@@ -263,7 +270,7 @@ METRICS: dict[str, Metric] = {
             "recall",
             ("binary",),
             _binary("recall_score"),
-            lambda s: _ratio(s.true_positives[:, s.positive], s.support[s.positive]),
+            lambda s: _ratio(s.true_positives[:, s.positive], s.support[:, s.positive]),
         ),
         _unit(
             "accuracy",
