@@ -115,7 +115,11 @@ def _figures(name: str, estimate: Estimate) -> Callable[..., str]:
 
 
 def _threshold_reason(
-    name: str, estimate: Estimate, threshold: float, settings: GateSettings
+    name: str,
+    estimate: Estimate,
+    threshold: float,
+    settings: GateSettings,
+    no_intervals: str | None,
 ) -> str | None:
     metric, shown = METRICS[name], _figures(name, estimate)
     sign = 1.0 if metric.greater_is_better else -1.0
@@ -125,6 +129,8 @@ def _threshold_reason(
             return f"{name} is {shown(estimate.value)}, {word} allowed is {shown(threshold)}"
         return None
     if estimate.interval is None:
+        if no_intervals:
+            return f"{name}: no interval, which threshold_on lower_bound needs: {no_intervals}"
         return f"{name}: its interval could not be estimated, and threshold_on is lower_bound"
     bound = estimate.interval.low if metric.greater_is_better else estimate.interval.high
     if sign * (bound - threshold) < -EPSILON:
@@ -137,7 +143,11 @@ def _threshold_reason(
 
 
 def _champion_reason(
-    name: str, estimate: Estimate, tolerance: float, settings: GateSettings
+    name: str,
+    estimate: Estimate,
+    tolerance: float,
+    settings: GateSettings,
+    no_intervals: str | None,
 ) -> str | None:
     if not _usable(estimate.champion):
         return None  # the champion could not be scored on this metric: nothing to compare
@@ -151,6 +161,11 @@ def _champion_reason(
             return f"{worse} by more than the tolerance of {shown(tolerance)}"
         return None
     if estimate.delta_interval is None:
+        if no_intervals:
+            return (
+                f"{name}: no interval of the difference, which {settings.rule} needs: "
+                f"{no_intervals}"
+            )
         return f"{name}: the interval of the difference could not be estimated ({settings.rule})"
     low, high = _gain(name, estimate.delta_interval)
     ends = estimate.delta_interval
@@ -169,7 +184,11 @@ def _champion_reason(
 
 
 def _check_metric(
-    name: str, estimate: Estimate | None, settings: GateSettings, has_champion: bool
+    name: str,
+    estimate: Estimate | None,
+    settings: GateSettings,
+    has_champion: bool,
+    no_intervals: str | None,
 ) -> MetricCheck:
     estimate = estimate or Estimate(value=None, interval=None)
     threshold = settings.thresholds.get(name)
@@ -184,12 +203,12 @@ def _check_metric(
         )
     else:
         if threshold is not None:
-            reason = _threshold_reason(name, estimate, threshold, settings)
+            reason = _threshold_reason(name, estimate, threshold, settings, no_intervals)
             if reason:
                 failed.append("threshold")
                 reasons.append(reason)
         if compared:
-            reason = _champion_reason(name, estimate, tolerance, settings)
+            reason = _champion_reason(name, estimate, tolerance, settings, no_intervals)
             if reason:
                 failed.append("champion")
                 reasons.append(reason)
@@ -227,12 +246,21 @@ def _passed_summary(settings: GateSettings, has_champion: bool) -> str:
     return f"Deploy: {thresholds}, and {champion_part}."
 
 
-def decide(estimates: dict[str, Estimate], settings: GateSettings, has_champion: bool) -> Decision:
+def decide(
+    estimates: dict[str, Estimate],
+    settings: GateSettings,
+    has_champion: bool,
+    no_intervals: str | None = None,
+) -> Decision:
     """Pass only if every threshold holds and, with a champion, every metric under the
     tolerances passes the rule. With no champion the candidate is judged on thresholds alone.
-    A missing or NaN value, or a missing interval the settings need, never passes."""
+    A missing or NaN value, or a missing interval the settings need, never passes.
+    `no_intervals`: why the bootstrap computed no interval at all (too few held-out groups
+    or blocks), for the reasons of the checks that needed one."""
     names = list(dict.fromkeys([*estimates, *settings.thresholds, *settings.tolerances]))
-    checks = [_check_metric(n, estimates.get(n), settings, has_champion) for n in names]
+    checks = [
+        _check_metric(n, estimates.get(n), settings, has_champion, no_intervals) for n in names
+    ]
     reasons = [reason for check in checks for reason in check.reasons]
     if reasons:
         more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""

@@ -164,6 +164,27 @@ def test_interval_rules_fail_closed_without_an_interval():
         assert not decision.passed and "could not be estimated" in reasons_of(decision)
 
 
+def test_too_few_groups_fail_the_rules_that_need_intervals_and_say_why():
+    """No interval at all (too few held-out groups or blocks): the rules and threshold_on
+    that need one fail every metric they judge, with the reason; point estimates still
+    decide under `point` with `threshold_on: value`."""
+    why = "the held-out rows hold 4 group(s) of split.group_column, and a bootstrap of ..."
+    bare = {
+        name: Estimate(value=value, interval=None, champion=value, delta=0.0, delta_interval=None)
+        for name, value in (("roc_auc", 0.9), ("log_loss", 0.3))
+    }
+    assert decide(bare, POINT, has_champion=True, no_intervals=why).passed
+    decision = decide(bare, NON_INFERIORITY, has_champion=True, no_intervals=why)
+    assert not decision.passed and decision.reasons == [
+        f"{name}: no interval of the difference, which non_inferiority needs: {why}"
+        for name in ("roc_auc", "log_loss")
+    ]
+    first = decide(bare, replace(POINT, threshold_on="lower_bound"), False, no_intervals=why)
+    assert first.reasons[0] == f"roc_auc: no interval, which threshold_on lower_bound needs: {why}"
+    # A first model under non_inferiority is judged on its thresholds' values alone.
+    assert decide(bare, NON_INFERIORITY, has_champion=False, no_intervals=why).passed
+
+
 def test_threshold_on_lower_bound_judges_the_pessimistic_end():
     settings = replace(NON_INFERIORITY, threshold_on="lower_bound")
     # roc_auc 0.83 clears 0.80, but its interval reaches down to 0.79.
