@@ -125,6 +125,33 @@ def _headline(evaluation: Evaluation, heading: str) -> list[str]:
     return [f"{mark} **{_decision(evaluation)}** {headline_reason(evaluation)}"]
 
 
+def _intervals(evaluation: Evaluation) -> bool:
+    """Whether the bootstrap computed intervals: turned on, and enough held-out groups or
+    blocks of times to resample."""
+    return (
+        bool(evaluation["gate"]["bootstrap_resamples"])
+        and not evaluation["resampling"]["shortfall"]
+    )
+
+
+def _resampled(evaluation: Evaluation) -> str:
+    """What each resample drew, by the rule of the held-out split."""
+    drawn = evaluation["resampling"]
+    if drawn["by"] == "rows":
+        return "the held-out rows"
+    column = cell(evaluation["split"]["column"], code=True)
+    if drawn["by"] == "groups":
+        return (
+            f"whole groups: the {drawn['groups']:,} held-out groups of {column}, each drawn "
+            "with all its rows"
+        )
+    return (
+        f"{drawn['blocks']:,} blocks of {drawn['block']} consecutive times of {column} "
+        f"(circular, over its {drawn['times']:,} distinct held-out times; rows of one time "
+        "drawn together)"
+    )
+
+
 def _method_lines(evaluation: Evaluation) -> list[str]:
     """How the gate decided, in plain words: the rows, the thresholds, the rule, the intervals
     and what the verdicts mean."""
@@ -154,10 +181,18 @@ def _method_lines(evaluation: Evaluation) -> list[str]:
                 "of the difference is better than zero.",
             }[gate["rule"]]
         )
-    if gate["bootstrap_resamples"]:
+    if not gate["bootstrap_resamples"]:
+        lines.append("No intervals: `gate.bootstrap_resamples` is 0.")
+    elif not _intervals(evaluation):
+        lines.append(
+            f"No intervals: {evaluation['resampling']['shortfall']}. Hold out more of them "
+            "(a larger `split.test_fraction`), or judge point estimates (`gate.rule: point`, "
+            "`gate.threshold_on: value`)."
+        )
+    else:
         lines.append(
             f"Intervals: {confidence} paired bootstrap, {gate['bootstrap_resamples']:,} "
-            f"resamples of the held-out rows (seed {gate['seed']})."
+            f"resamples of {_resampled(evaluation)} (seed {gate['seed']})."
         )
         if champion:
             lines.append(
@@ -165,8 +200,6 @@ def _method_lines(evaluation: Evaluation) -> list[str]:
                 "one side of zero, worse beyond tolerance when all of it is worse than the "
                 "tolerance, else no detectable difference."
             )
-    else:
-        lines.append("No intervals: `gate.bootstrap_resamples` is 0.")
     if evaluation["deploy"] and champion:
         lines.append(f"Passed: {evaluation['reasons'][0].rstrip('.')}.")
     return lines
@@ -174,7 +207,7 @@ def _method_lines(evaluation: Evaluation) -> list[str]:
 
 def _method(evaluation: Evaluation, heading: str) -> list[str]:
     meaning = ""
-    if evaluation["gate"]["bootstrap_resamples"]:
+    if _intervals(evaluation):
         meaning = (
             f"A {evaluation['gate']['confidence']:.0%} interval is the range a figure would "
             "likely take on other rows like these"
@@ -301,7 +334,7 @@ def metric_table(evaluation: Evaluation, marks: bool = True) -> Table:
     intervals, the verdict, threshold, tolerance and result. Columns that apply to no metric
     (the champion's on a first model) are left out by `Table`."""
     gate, champion = evaluation["gate"], evaluation.get("champion")
-    ci = f" ({gate['confidence']:.0%} interval)" if gate["bootstrap_resamples"] else ""
+    ci = f" ({gate['confidence']:.0%} interval)" if _intervals(evaluation) else ""
     header = [
         "metric",
         f"candidate{ci}",
@@ -547,6 +580,8 @@ def evaluation_text(evaluation: Evaluation, figures: list[Path], report: Path) -
     threshold = threshold_line(evaluation, markdown=False)
     if threshold:
         lines += ["", threshold]
+    if evaluation["gate"]["bootstrap_resamples"] and not _intervals(evaluation):
+        lines += ["", f"No intervals: {evaluation['resampling']['shortfall']}."]
     reasons = _every_reason(evaluation)
     if reasons:
         lines += ["", "Why not:", *[f"  - {reason}" for reason in reasons]]

@@ -98,6 +98,7 @@ def evaluation(**changes) -> dict:
             "bootstrap_resamples": 1000,
             "seed": 42,
         },
+        "resampling": {"by": "rows", "shortfall": None},
         "gate_changes": None,
         "deploy": False,
         "pull_request": False,
@@ -275,6 +276,53 @@ def test_method_details_fold_under_the_headline_with_what_an_interval_means():
     assert "worse end of each metric's 95% interval (`gate.threshold_on: lower_bound`)" in bound
     alone = evaluation_markdown(first_model())
     assert "straddles zero" not in alone and "only the thresholds apply" in alone
+
+
+def test_the_method_says_what_each_resample_drew_after_a_grouped_or_time_ordered_split():
+    sides = {"training": {"rows": 700, "groups": 136}, "evaluation": {"rows": 200, "groups": 34}}
+    by_group = {"rule": "group", "column": "customer|id", "folds": 5, **sides}
+    grouped = passed(split=by_group, resampling={"by": "groups", "groups": 34, "shortfall": None})
+    assert (
+        "95% paired bootstrap, 1,000 resamples of whole groups: the 34 held-out groups of "
+        "`customer\\|id`, each drawn with all its rows (seed 42)."
+    ) in evaluation_markdown(grouped)
+    periods = {
+        "training": {"rows": 700, "first": "2020-01-01", "last": "2023-01-20"},
+        "evaluation": {"rows": 200, "first": "2023-01-21", "last": "2023-06-15"},
+    }
+    by_time = {"rule": "time", "column": "date", **periods}
+    blocks = {"by": "blocks", "times": 146, "block": 5, "blocks": 30, "shortfall": None}
+    assert (
+        "95% paired bootstrap, 1,000 resamples of 30 blocks of 5 consecutive times of `date` "
+        "(circular, over its 146 distinct held-out times; rows of one time drawn together) "
+        "(seed 42)."
+    ) in evaluation_markdown(passed(split=by_time, resampling=blocks))
+
+
+def test_too_few_groups_say_there_are_no_intervals_and_what_to_change():
+    why = (
+        "the held-out rows hold 4 group(s) of split.group_column, and a bootstrap of whole "
+        "groups needs at least 20"
+    )
+    sides = {"training": {"rows": 700, "groups": 16}, "evaluation": {"rows": 200, "groups": 4}}
+    few = evaluation(
+        split={"rule": "group", "column": "customer", "folds": 5, **sides},
+        resampling={"by": "groups", "groups": 4, "shortfall": why},
+        checks=[check("log_loss", 0.4, champion=0.3, delta=0.1, threshold=0.5, tolerance=0.02)],
+    )
+    text = evaluation_markdown(few)
+    assert (
+        f"No intervals: {why}. Hold out more of them (a larger `split.test_fraction`), or judge "
+        "point estimates (`gate.rule: point`, `gate.threshold_on: value`)."
+    ) in text
+    assert "interval" not in text[text.index("| metric") :].splitlines()[0]  # no column claims one
+    assert "straddles zero" not in text and "Verdicts:" not in text
+    assert f"No intervals: {why}." in evaluation_text(few, [], Path("evaluation.md"))
+    # Turned off, the shortfall is beside the point.
+    off = {**few["gate"], "rule": "point", "bootstrap_resamples": 0}
+    assert "No intervals: `gate.bootstrap_resamples` is 0." in evaluation_markdown(
+        {**few, "gate": off}
+    )
 
 
 def test_numbers_take_the_precision_of_their_metric():

@@ -93,6 +93,20 @@ def test_adapt_proposes_the_dates_and_the_pipeline_holds_out_the_newest_days(ada
     assert sentence in (project.outputs / "evaluation.md").read_text()
     assert sentence.replace("`", "") in printed["pipeline"]
     assert "as @champion" in printed["pipeline"]
+    # The intervals resample blocks of consecutive held-out days, all cities of a day together.
+    days = frame.loc[held_out, "date"].nunique()
+    block = round(days ** (1 / 3))
+    assert evaluation["resampling"] == {
+        "by": "blocks",
+        "times": days,
+        "block": block,
+        "blocks": math.ceil(days / block),
+        "shortfall": None,
+    }
+    assert (
+        f"1,000 resamples of {math.ceil(days / block)} blocks of {block} consecutive times of "
+        f"`date` (circular, over its {days} distinct held-out times"
+    ) in (project.outputs / "evaluation.md").read_text()
 
 
 def test_monitoring_compares_the_batch_with_the_training_period(adapted):
@@ -146,3 +160,16 @@ def test_split_by_city_no_city_is_on_both_sides_and_the_champion_scores_the_same
         f"Held out: {len(held_cities)} whole group(s) of `city` ({rows:,} rows, "
         f"{rows / len(frame):.1%}: one of 5 folds)"
     ) in report
+    # One held-out city is no sample of cities: no interval, and the rule that needs one
+    # refuses the candidate, saying why.
+    why = (
+        f"the held-out rows hold {len(held_cities)} group(s) of split.group_column, and a "
+        "bootstrap of whole groups needs at least 20"
+    )
+    assert evaluation["resampling"] == {"by": "groups", "groups": 1, "shortfall": why}
+    assert all(c["interval"] is None and c["delta_interval"] is None for c in evaluation["checks"])
+    assert evaluation["decision"] == "rejected"
+    for metric in config["gate"]["champion_tolerance"]:
+        reason = f"{metric}: no interval of the difference, which non_inferiority needs: {why}"
+        assert reason in evaluation["reasons"]
+    assert f"No intervals: {why}. Hold out more of them" in report

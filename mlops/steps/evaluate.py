@@ -16,7 +16,7 @@ import mlflow
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
-from mlops.bootstrap import Estimate, Predictions, paired_bootstrap
+from mlops.bootstrap import MIN_UNITS, Estimate, Predictions, Resampling, paired_bootstrap
 from mlops.charts import (
     Chart,
     chart_to_dict,
@@ -65,7 +65,7 @@ from mlops.scoring import (
     score,
     true_values,
 )
-from mlops.splits import Split, holdout_split
+from mlops.splits import Split, holdout_split, parse_times
 from mlops.steps.train import Trained
 from mlops.tracking import (
     configure_tracking,
@@ -201,12 +201,42 @@ def _score_champion(
     return about, scores, []
 
 
+def _resampling(config: Config, split: Split) -> Resampling:
+    """What the bootstrap draws, by the rule of the held-out split: whole groups, blocks of
+    consecutive times, else rows. Times are read from the whole column, as the split read
+    them (a part of it could read in another format)."""
+    settings, held_out = config.split, split.x_test.index
+    if settings.group_column:
+        return Resampling.of_groups(split.frame.loc[held_out, settings.group_column])
+    if settings.time_column:
+        return Resampling.of_times(parse_times(split.frame[settings.time_column]).loc[held_out])
+    return Resampling()
+
+
+def shortfall(resampling: Resampling) -> str | None:
+    """Why there are no intervals when the held-out rows hold too few groups or blocks to
+    resample, naming the key; None when there are enough."""
+    if not resampling.too_few:
+        return None
+    if resampling.by == "groups":
+        return (
+            f"the held-out rows hold {resampling.units} group(s) of split.group_column, and a "
+            f"bootstrap of whole groups needs at least {MIN_UNITS}"
+        )
+    return (
+        f"the {resampling.units} distinct held-out times of split.time_column make "
+        f"{resampling.draws} block(s) of {resampling.block}, and a block bootstrap needs at "
+        f"least {MIN_UNITS}"
+    )
+
+
 def _estimates(
     config: Config,
     truth: Any,
     candidate: Predictions,
     champion: Predictions | None,
     classes: Classes | None,
+    resampling: Resampling,
 ) -> dict[str, Estimate]:
     """Values, intervals and paired differences from the bootstrap (mlops/bootstrap.py)."""
     return paired_bootstrap(
@@ -219,6 +249,7 @@ def _estimates(
         resamples=config.gate.bootstrap_resamples,
         seed=config.split.seed,
         positive=classes.positive if classes else None,
+        resampling=resampling,
     )
 
 
@@ -320,8 +351,15 @@ def evaluate(
     truth = true_values(y_test, classes)
     candidate_view = candidate.for_metrics(classes)
     champion_view = champion_scores.for_metrics(classes) if champion_scores else None
-    estimates = _estimates(config, truth, candidate_view, champion_view, classes)
-    decision = decide(estimates, config.gate.settings(), has_champion=champion_scores is not None)
+    resampling = _resampling(config, split)
+    estimates = _estimates(config, truth, candidate_view, champion_view, classes, resampling)
+    no_intervals = shortfall(resampling)
+    decision = decide(
+        estimates,
+        config.gate.settings(),
+        has_champion=champion_scores is not None,
+        no_intervals=no_intervals,
+    )
     passed = decision.passed and not champion_problems
     reasons = champion_problems + decision.reasons if champion_problems else decision.reasons
     summary = f"No deploy: {champion_problems[0]}." if champion_problems else decision.summary
@@ -360,6 +398,7 @@ def evaluate(
         "registered_model": config.mlflow.registered_model,
         "holdout_rows": len(x_test),
         "split": split.about,
+        "resampling": {**resampling.about(), "shortfall": no_intervals},
         "task": config.data.task,
         "main_metric": main_metric(config),
         "positive_class": config.data.positive_class,
