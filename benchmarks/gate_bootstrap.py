@@ -7,9 +7,10 @@ then takes the tie-aware path); for CLASSES classes (a rare one among them), fro
 shared noise; and for regression. Timed: `paired_bootstrap` with RESAMPLES resamples of every
 binary metric make adapt drafts (BINARY), of the multiclass metrics the gate is held to
 (MULTICLASS) and of `roc_auc_ovr` on its own (one ranking per class), and of every regression
-metric; median
-of `repeats` runs in this process (the bootstrap runs inside the evaluation step, so there is
-no start-up to add).
+metric; the binary case again after a grouped split (whole groups resampled: GROUPS groups
+of random sizes) and after a time-ordered one (circular blocks of TIMES distinct times);
+median of `repeats` runs in this process (the bootstrap runs inside the evaluation step, so
+there is no start-up to add).
 """
 
 import os
@@ -18,12 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from mlops.bootstrap import Predictions, paired_bootstrap
+from mlops.bootstrap import Predictions, Resampling, paired_bootstrap
 from mlops.metrics import metrics_for
 
 ROWS = 200_000
 RESAMPLES = 1000
 CLASSES = 10
+# Held-out groups of a grouped split, and distinct held-out times of a time-ordered one.
+GROUPS = 2_000
+TIMES = 1_000
 # The binary metrics make adapt drafts; the multiclass ones the gate is held to at this size.
 BINARY = ["roc_auc", "f1", "precision", "recall", "accuracy", "log_loss"]
 MULTICLASS = ["accuracy", "balanced_accuracy", "f1_macro", "log_loss"]
@@ -66,13 +70,22 @@ def _regression() -> tuple[np.ndarray, Predictions, Predictions]:
     return y, Predictions(candidate, candidate), Predictions(champion, champion)
 
 
-def _median_seconds(case: tuple, repeats: int) -> float:
+def _median_seconds(case: tuple, resampling: Resampling, repeats: int) -> float:
     task, metrics, positive, y, candidate, champion = case
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         paired_bootstrap(
-            task, metrics, y, candidate, champion, 0.95, RESAMPLES, seed=42, positive=positive
+            task,
+            metrics,
+            y,
+            candidate,
+            champion,
+            0.95,
+            RESAMPLES,
+            seed=42,
+            positive=positive,
+            resampling=resampling,
         )
         times.append(time.perf_counter() - start)
     return float(np.median(times))
@@ -86,17 +99,33 @@ def bench_gate(repeats: int) -> dict[str, Any]:
         "classes": CLASSES,
         "cpus": os.cpu_count(),
     }
-    multiclass = _multiclass()
+    multiclass, binary = _multiclass(), _binary(ties=False)
+    rng = np.random.default_rng(3)
+    rows = Resampling()
     cases = {
-        "classification": ("classification", BINARY, 1, _binary(ties=False)),
-        "classification_ties": ("classification", BINARY, 1, _binary(ties=True)),
-        "multiclass": ("classification", MULTICLASS, None, multiclass),
-        "multiclass_roc_auc_ovr": ("classification", ["roc_auc_ovr"], None, multiclass),
-        "regression": ("regression", metrics_for("regression"), None, _regression()),
+        "classification": ("classification", BINARY, 1, binary, rows),
+        "classification_ties": ("classification", BINARY, 1, _binary(ties=True), rows),
+        "classification_groups": (
+            "classification",
+            BINARY,
+            1,
+            binary,
+            Resampling.of_groups(rng.integers(0, GROUPS, ROWS)),
+        ),
+        "classification_blocks": (
+            "classification",
+            BINARY,
+            1,
+            binary,
+            Resampling.of_times(rng.integers(0, TIMES, ROWS)),
+        ),
+        "multiclass": ("classification", MULTICLASS, None, multiclass, rows),
+        "multiclass_roc_auc_ovr": ("classification", ["roc_auc_ovr"], None, multiclass, rows),
+        "regression": ("regression", metrics_for("regression"), None, _regression(), rows),
     }
-    for name, (task, metrics, positive, data) in cases.items():
+    for name, (task, metrics, positive, data, resampling) in cases.items():
         results[name] = {
             "metrics": metrics,
-            "seconds": _median_seconds((task, metrics, positive, *data), repeats),
+            "seconds": _median_seconds((task, metrics, positive, *data), resampling, repeats),
         }
     return results

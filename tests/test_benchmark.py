@@ -36,6 +36,8 @@ GATE = {
     "cpus": 2,
     "classification": {"metrics": ["roc_auc", "f1"], "seconds": 3.2},
     "classification_ties": {"metrics": ["roc_auc", "f1"], "seconds": 6.5},
+    "classification_groups": {"metrics": ["roc_auc", "f1"], "seconds": 3.0},
+    "classification_blocks": {"metrics": ["roc_auc", "f1"], "seconds": 3.1},
     "multiclass": {"metrics": ["f1_macro"], "seconds": 2.9},
     "multiclass_roc_auc_ovr": {"metrics": ["roc_auc_ovr"], "seconds": 9.1},
     "regression": {"metrics": ["rmse"], "seconds": 2.4},
@@ -89,6 +91,7 @@ def test_markdown_has_each_section_its_figures_and_the_targets():
     # Measured sections show their figures and when they were measured.
     assert "| classification with ties | roc_auc, f1 | 6.50 |" in markdown
     assert "| multiclass, 10 classes, roc_auc_ovr alone | roc_auc_ovr | 9.10 |" in markdown
+    assert "| classification, 2,000 groups | roc_auc, f1 | 3.00 |" in markdown
     assert "Measured 2025-01-02 03:04 UTC at commit `aaaaaaaaaa`" in markdown
     assert "at commit `bbbbbbbbbb`" in markdown
     # A section never measured says so, and its targets are "not run".
