@@ -12,6 +12,7 @@ from sklearn.metrics import f1_score, roc_auc_score
 from threadpoolctl import threadpool_limits
 
 from mlops.bootstrap import (
+    MIN_TIMES,
     MIN_UNITS,
     Resampling,
     _circular_blocks,
@@ -301,7 +302,7 @@ def grouped_case(seed: int, groups: int = 30):
         logits[np.arange(rows), y] += shift
         probabilities = np.round(np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True), 2)
         models.append(Predictions(probabilities.argmax(axis=1), probabilities))
-    days = pd.date_range("2024-01-01", periods=90, freq="D", tz="UTC")
+    days = pd.date_range("2024-01-01", periods=150, freq="D", tz="UTC")
     times = pd.Series(days[rng.integers(0, len(days), rows)])
     return y, models, group, times
 
@@ -351,8 +352,8 @@ def test_a_block_resample_strings_together_runs_of_consecutive_times():
 def test_rows_of_one_time_are_drawn_together_and_times_in_their_order():
     y, models, _, times = grouped_case(seed=11)
     resampling = Resampling.of_times(times)
-    assert resampling.units == times.nunique() and resampling.block == 4  # 90^(1/3) ≈ 4.5
-    assert resampling.draws == 23
+    assert resampling.units == times.nunique() > 140 and resampling.block == 5  # 150^(1/3) ≈ 5.3
+    assert resampling.draws == math.ceil(resampling.units / 5)
     # Each row's unit is its time's rank among the distinct times (rows in no order).
     assert np.array_equal(resampling.unit, times.rank(method="dense").to_numpy() - 1)
     for sample in (
@@ -433,6 +434,7 @@ def test_too_few_groups_or_blocks_give_the_values_without_intervals():
     short = Resampling.of_times(rows // 10)  # 60 times: 15 blocks of 4
     assert few.too_few and short.too_few and not enough.too_few
     assert (short.block, short.draws) == (4, 15)
+    assert not Resampling.of_times(rows % MIN_TIMES).too_few
     plain = paired_bootstrap("classification", BINARY, y, candidate, champion, 0.95, 0, 0, 1)
     for resampling in (few, short):
         estimates = paired_bootstrap(
@@ -455,6 +457,10 @@ def test_too_few_groups_or_blocks_give_the_values_without_intervals():
 
 
 def test_a_block_is_about_the_cube_root_of_the_held_out_times():
+    # From the fewest times that get intervals on, there are always enough blocks.
+    assert all(
+        math.ceil(times / block_length(times)) >= MIN_UNITS for times in range(MIN_TIMES, 100_000)
+    )
     assert [block_length(n) for n in (1, 7, 8, 26, 27, 100, 146, 1000, 100_000)] == [
         1,
         2,

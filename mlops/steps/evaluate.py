@@ -16,7 +16,14 @@ import mlflow
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
-from mlops.bootstrap import MIN_UNITS, Estimate, Predictions, Resampling, paired_bootstrap
+from mlops.bootstrap import (
+    MIN_TIMES,
+    MIN_UNITS,
+    Estimate,
+    Predictions,
+    Resampling,
+    paired_bootstrap,
+)
 from mlops.charts import (
     Chart,
     chart_to_dict,
@@ -224,9 +231,8 @@ def shortfall(resampling: Resampling) -> str | None:
             f"bootstrap of whole groups needs at least {MIN_UNITS}"
         )
     return (
-        f"the {resampling.units} distinct held-out times of split.time_column make "
-        f"{resampling.draws} block(s) of {resampling.block}, and a block bootstrap needs at "
-        f"least {MIN_UNITS}"
+        f"the held-out rows hold {resampling.units} distinct time(s) of split.time_column, and "
+        f"a bootstrap of blocks of consecutive times needs at least {MIN_TIMES}"
     )
 
 
