@@ -3,6 +3,7 @@ coverage is near nominal on simulated held-out sets with a known true difference
 grouped or time-ordered split, resamples of whole groups or of blocks of consecutive times."""
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -541,6 +542,29 @@ def autoregressive(rng: np.random.Generator, length: int, persistence: float) ->
     return series
 
 
+def coverage(
+    resamplings: dict[str, Resampling],
+    simulations: int,
+    held_out_set: Callable[[], tuple],
+    task: str,
+    metric: str,
+    true_delta: float,
+    positive: int | None = None,
+) -> dict[str, float]:
+    """For each way of resampling, the share of `simulations` held-out sets (truth, candidate,
+    champion from `held_out_set()`) whose 95% interval of the difference holds `true_delta`."""
+    covered = dict.fromkeys(resamplings, 0)
+    with threadpool_limits(1):  # small products: BLAS threads would only contend
+        for trial in range(simulations):
+            y, candidate, champion = held_out_set()
+            for by, resampling in resamplings.items():
+                interval = paired_bootstrap(
+                    task, [metric], y, candidate, champion, 0.95, 1000, trial, positive, resampling
+                )[metric].delta_interval
+                covered[by] += interval.low <= true_delta <= interval.high
+    return {by: hits / simulations for by, hits in covered.items()}
+
+
 @pytest.mark.slow
 def test_whole_groups_cover_a_true_difference_that_rows_resampled_one_by_one_miss():
     """Each group shifts each model's scores by its own amount (a customer one model reads
@@ -555,38 +579,28 @@ def test_whole_groups_cover_a_true_difference_that_rows_resampled_one_by_one_mis
     def accuracy(shift: float) -> float:
         return share * norm.sf((cut - shift) / scale) + (1 - share) * norm.cdf(cut / scale)
 
-    true_delta = accuracy(shifts[0]) - accuracy(shifts[1])
     group = np.repeat(np.arange(groups), size)
-    resamplings = {"rows": Resampling(), "groups": Resampling.of_groups(group)}
-    simulations, covered = 400, dict.fromkeys(resamplings, 0)
-    with threadpool_limits(1):  # small products: BLAS threads would only contend
-        for trial in range(simulations):
-            y = (rng.random(len(group)) < share).astype(int)
-            offsets = rng.normal(0, spread, (2, groups))[:, group]
-            noise = rng.normal(size=len(y))
-            other = 0.6 * noise + 0.8 * rng.normal(size=len(y))
-            candidate, champion = (
-                Predictions((s > cut).astype(int), np.column_stack([-s, s]))
-                for s in (shifts[0] * y + offsets[0] + noise, shifts[1] * y + offsets[1] + other)
-            )
-            for by, resampling in resamplings.items():
-                interval = paired_bootstrap(
-                    "classification",
-                    ["accuracy"],
-                    y,
-                    candidate,
-                    champion,
-                    0.95,
-                    1000,
-                    trial,
-                    1,
-                    resampling,
-                )["accuracy"].delta_interval
-                covered[by] += interval.low <= true_delta <= interval.high
-    coverage = {by: hits / simulations for by, hits in covered.items()}
+
+    def held_out_set() -> tuple:
+        y = (rng.random(len(group)) < share).astype(int)
+        offsets = rng.normal(0, spread, (2, groups))[:, group]
+        noise = rng.normal(size=len(y))
+        other = 0.6 * noise + 0.8 * rng.normal(size=len(y))
+        scores = (shifts[0] * y + offsets[0] + noise, shifts[1] * y + offsets[1] + other)
+        return y, *(Predictions((s > cut).astype(int), np.column_stack([-s, s])) for s in scores)
+
+    found = coverage(
+        {"rows": Resampling(), "groups": Resampling.of_groups(group)},
+        400,
+        held_out_set,
+        "classification",
+        "accuracy",
+        accuracy(shifts[0]) - accuracy(shifts[1]),
+        positive=1,
+    )
     # About 0.79 and 0.93 over many more simulations: 45 groups are still few enough for
     # the percentile interval to come out a little narrow.
-    assert coverage["rows"] < 0.85 and 0.89 <= coverage["groups"] <= 0.98, coverage
+    assert found["rows"] < 0.85 and 0.89 <= found["groups"] <= 0.98, found
 
 
 @pytest.mark.slow
@@ -598,36 +612,27 @@ def test_blocks_of_days_cover_a_true_difference_that_rows_resampled_one_by_one_m
     rng = np.random.default_rng(2028)
     days, per_day, persistence, shared, sigmas = 300, 4, 0.5, 0.8, (1.0, 1.15)
     day = np.repeat(np.arange(days), per_day)
-    resamplings = {"rows": Resampling(), "blocks": Resampling.of_times(day)}
-    simulations, covered = 250, dict.fromkeys(resamplings, 0)
-    with threadpool_limits(1):
-        for trial in range(simulations):
-            y = rng.normal(10, 3, len(day))
-            candidate, champion = (
-                Predictions(p, p)
-                for p in (
-                    y
-                    + sigma
-                    * (
-                        np.sqrt(shared) * autoregressive(rng, days, persistence)[day]
-                        + np.sqrt(1 - shared) * rng.normal(size=len(day))
-                    )
-                    for sigma in sigmas
-                )
+
+    def held_out_set() -> tuple:
+        y = rng.normal(10, 3, len(day))
+        predictions = [
+            y
+            + sigma
+            * (
+                np.sqrt(shared) * autoregressive(rng, days, persistence)[day]
+                + np.sqrt(1 - shared) * rng.normal(size=len(day))
             )
-            for by, resampling in resamplings.items():
-                interval = paired_bootstrap(
-                    "regression",
-                    ["rmse"],
-                    y,
-                    candidate,
-                    champion,
-                    0.95,
-                    1000,
-                    trial,
-                    resampling=resampling,
-                )["rmse"].delta_interval
-                covered[by] += interval.low <= sigmas[0] - sigmas[1] <= interval.high
-    coverage = {by: hits / simulations for by, hits in covered.items()}
+            for sigma in sigmas
+        ]
+        return y, *(Predictions(p, p) for p in predictions)
+
+    found = coverage(
+        {"rows": Resampling(), "blocks": Resampling.of_times(day)},
+        250,
+        held_out_set,
+        "regression",
+        "rmse",
+        sigmas[0] - sigmas[1],
+    )
     # About 0.63 and 0.93 over many more simulations.
-    assert coverage["rows"] < 0.8 and 0.88 <= coverage["blocks"] <= 0.98, coverage
+    assert found["rows"] < 0.8 and 0.88 <= found["blocks"] <= 0.98, found
