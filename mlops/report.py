@@ -21,6 +21,12 @@ from mlops.metrics import METRICS, decimals, figure
 from mlops.splits import split_words
 
 Evaluation = dict[str, Any]
+# What else the held-out rows could have been, by what the bootstrap resampled.
+OTHER_HELD_OUT = {
+    "rows": "other rows like these",
+    "groups": "other groups like these",
+    "blocks": "another period like this one",
+}
 # Where the gate's verdicts say the difference lies, in the words of the headline.
 NOISE_WORDS = {
     "better": "better beyond noise",
@@ -210,7 +216,7 @@ def _method(evaluation: Evaluation, heading: str) -> list[str]:
     if _intervals(evaluation):
         meaning = (
             f"A {evaluation['gate']['confidence']:.0%} interval is the range a figure would "
-            "likely take on other rows like these"
+            f"likely take on {OTHER_HELD_OUT[evaluation['resampling']['by']]}"
         )
         if evaluation.get("champion"):
             meaning += (

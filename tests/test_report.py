@@ -297,6 +297,12 @@ def test_the_method_says_what_each_resample_drew_after_a_grouped_or_time_ordered
         "(circular, over its 146 distinct held-out times; rows of one time drawn together) "
         "(seed 42)."
     ) in evaluation_markdown(passed(split=by_time, resampling=blocks))
+    assert "range a figure would likely take on other groups like these;" in evaluation_markdown(
+        grouped
+    )
+    assert "likely take on another period like this one;" in evaluation_markdown(
+        passed(split=by_time, resampling=blocks)
+    )
 
 
 def test_too_few_groups_say_there_are_no_intervals_and_what_to_change():
