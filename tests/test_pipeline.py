@@ -30,6 +30,7 @@ EVALUATION_KEYS = {
     "registered_model",
     "holdout_rows",
     "split",
+    "resampling",
     "task",
     "main_metric",
     "positive_class",
@@ -129,6 +130,7 @@ def test_evaluation_file_schema(deployed):
         "training": {"rows": rows - evaluation["holdout_rows"]},
         "evaluation": {"rows": evaluation["holdout_rows"]},
     }
+    assert evaluation["resampling"] == {"by": "rows", "shortfall": None}
     predictions = pd.read_csv(deployed.outputs / "holdout_predictions.csv")
     assert len(predictions) == evaluation["holdout_rows"]
     report = (deployed.outputs / "evaluation.md").read_text()
