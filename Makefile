@@ -102,7 +102,7 @@ $(MERMAID): tests/mermaid/package-lock.json
 test: $(VENV)/.dev $(MERMAID) ## the full test suite, as CI runs it
 	$(PY) -m pytest -n 3 --dist worksteal --durations=15
 
-test-fast: $(VENV)/.dev ## the tests not marked slow: unit and static checks (about 10 s)
+test-fast: $(VENV)/.dev ## the tests not marked slow: unit and static checks (about 15 s)
 	$(PY) -m pytest -m "not slow"
 
 examples: $(VENV)/.dev ## regenerate docs/examples/ (pull-request comments from real runs)
