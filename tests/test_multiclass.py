@@ -173,6 +173,45 @@ def test_a_champion_that_knew_a_class_since_removed_is_compared_on_the_same_rows
     assert f"No held-out row has class '{RARE}'" in report
 
 
+def test_a_class_added_since_the_champion_is_its_error_and_the_candidate_deploys(
+    deployed, tmp_path
+):
+    """The champion was deployed before the rare species was in the data; the candidate
+    knows it. The champion scores every held-out row, the rare birds as its errors; the
+    metrics that need its probability of the new class are not compared; the report says so,
+    and the candidate that beats it deploys."""
+    project = copy_of(deployed, tmp_path)
+    for store in ("mlflow.db", "mlartifacts", "outputs"):
+        shutil.rmtree(project.root / store, ignore_errors=True)
+        (project.root / store).unlink(missing_ok=True)
+    full = project.data_path.read_text()
+    rewrite_data(project, lambda lines: [line for line in lines if f",{RARE}," not in line])
+    for script in ("train_model.py", "evaluate_model.py", "deploy_model.py"):
+        run_ok(project, script)  # the suite of those days would have named two species
+    assert evaluation_of(project)["classes"]["names"] == [s for s in SPECIES if s != RARE]
+    project.data_path.write_text(full)
+    run_ok(project, "train_model.py")
+    run_ok(project, "evaluate_model.py")
+    evaluation = evaluation_of(project)
+    classes = evaluation["classes"]
+    assert classes["names"] == SPECIES and classes["support"][SPECIES.index(RARE)] == 14
+    assert (classes["added"], classes["removed"]) == ([RARE], [])
+    assert set(classes["not_compared"]) == {"roc_auc_ovr", "log_loss"}
+    champion = evaluation["champion"]["metrics"]
+    assert champion["roc_auc_ovr"] is None and champion["f1_macro"] is not None
+    # The champion never predicts the rare species: every one of its 14 rows is its error.
+    assert classes["champion"]["recall"][SPECIES.index(RARE)] == 0
+    verdicts = {check["metric"]: check["verdict"] for check in evaluation["checks"]}
+    assert verdicts["balanced_accuracy"] == "better", verdicts
+    report = (project.outputs / "evaluation.md").read_text()
+    assert f"The champion v1 was trained on other classes: '{RARE}' added since" in report
+    assert "roc_auc_ovr, log_loss: not compared with the champion" in report
+    assert evaluation["deploy"], evaluation["reasons"]
+    run_ok(project, "deploy_model.py")
+    client = MlflowClient(project.tracking_uri)
+    assert str(client.get_model_version_by_alias(project.model_name, "champion").version) == "2"
+
+
 def test_a_class_of_one_row_stops_the_pipeline_and_keeps_the_champion(deployed, tmp_path):
     project = copy_of(deployed, tmp_path)
     kept = {"rare": 0}
