@@ -76,3 +76,9 @@ def github_summary(markdown: str) -> None:
     if target:
         with open(target, "a", encoding="utf-8") as handle:
             handle.write(markdown.rstrip() + "\n\n")
+
+
+def shown_path(path: Path) -> str:
+    """A path as a terminal shows it: relative to the working directory when below it."""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative

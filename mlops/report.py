@@ -10,12 +10,12 @@ more function in the list; the terminal gets the headline, the table, the thresh
 reasons, the classes, where the run is and the charts' PNG files (`evaluation_text`).
 """
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from mlops.charts import chart_from_dict, mermaid, table
+from mlops.handoff import shown_path
 from mlops.markdown import Table, cell
 from mlops.metrics import METRICS, decimals, figure
 from mlops.splits import split_words
@@ -563,12 +563,6 @@ def evaluation_markdown(evaluation: Evaluation, heading: str = "##") -> str:
     return blocks[0] + "\n" + "\n\n".join(blocks[1:])
 
 
-def _shown_path(path: Path) -> str:
-    """A path relative to the working directory when it is below it."""
-    relative = os.path.relpath(path)
-    return str(path) if relative.startswith("..") else relative
-
-
 def evaluation_text(evaluation: Evaluation, figures: list[Path], report: Path) -> str:
     """The report for a terminal: the decision, the table, the reasons, where the run is, and
     the paths of the charts as PNG and of the markdown report."""
@@ -601,6 +595,6 @@ def evaluation_text(evaluation: Evaluation, figures: list[Path], report: Path) -
         run_location(evaluation["run_id"], links, evaluation.get("tracking_store"), False) + ".",
     ]
     if figures:
-        lines.append("charts (PNG): " + ", ".join(_shown_path(path) for path in figures))
-    lines.append(f"report for GitHub (markdown, Mermaid charts): {_shown_path(report)}")
+        lines.append("charts (PNG): " + ", ".join(shown_path(path) for path in figures))
+    lines.append(f"report for GitHub (markdown, Mermaid charts): {shown_path(report)}")
     return "\n".join(lines)

@@ -25,8 +25,15 @@ from mlops.data import load_dataset
 from mlops.drift import PROFILE_FILE, category_labels, compare
 from mlops.drift_alert import drifted_outputs
 from mlops.errors import PipelineError
-from mlops.handoff import github_output, github_run_url, github_summary, outputs_dir, write_json
-from mlops.markdown import cell
+from mlops.handoff import (
+    github_output,
+    github_run_url,
+    github_summary,
+    outputs_dir,
+    shown_path,
+    write_json,
+)
+from mlops.markdown import Table, cell
 from mlops.registry import champion_version, download_deployed, load_sklearn_model
 from mlops.scoring import model_inputs, prediction_scores
 from mlops.splits import parse_times
@@ -119,93 +126,138 @@ def _champion(config: Config, client: MlflowClient, scratch: Path) -> tuple[Any,
     return version, model_dir, json.loads(profile_path.read_text(encoding="utf-8"))
 
 
-def _headline(result: dict[str, Any]) -> str:
+def _headline(result: dict[str, Any], markdown: bool = True) -> str:
     drifted = result["drifted_features"]
     total = len(result["features"])
     target = result.get("target")
     outputs = drifted_outputs(result)
     also = "".join(f" and in {words}" for words in outputs)
+
+    def strong(text: str) -> str:
+        return f"**{text}**" if markdown else text
+
     if drifted:
-        names = ", ".join(f"`{cell(name)}`" for name in drifted[:5])
+        names = ", ".join(f"`{cell(name)}`" if markdown else name for name in drifted[:5])
         more = f" and {len(drifted) - 5} more" if len(drifted) > 5 else ""
-        return f"⚠️ **Drift in {len(drifted)} of {total} features** ({names}{more}){also}."
+        return f"⚠️ {strong(f'Drift in {len(drifted)} of {total} features')} ({names}{more}){also}."
     if outputs:
         moved = " and ".join(outputs)
-        return f"⚠️ **Drift in {moved}**; none of the {total} features drifted on its own."
+        return f"⚠️ {strong(f'Drift in {moved}')}; none of the {total} features drifted on its own."
     watched = "the predictions or the target's classes" if target else "or the predictions"
-    return f"✅ **No drift** in the {total} features{',' if target else ''} {watched}."
+    return f"✅ {strong('No drift')} in the {total} features{',' if target else ''} {watched}."
 
 
 def _measure(value: dict | None, key: str, digits: str = ".3f") -> str:
     return "–" if not value else format(value[key], digits)
 
 
-def _row(item: dict[str, Any]) -> str:
+def _cells(item: dict[str, Any]) -> list[str | None]:
     test = item.get("test")
-    test_text = "–" if not test else f"{test['effect']:.3f} (p = {test['p_value']:.2g})"
     missing = item["missing"]
     unseen = item.get("unseen")
-    return (
-        f"| {cell(item['name'])} | {item['kind']} | {'⚠️ yes' if item['drifted'] else 'no'} "
-        f"| {_measure(item.get('psi'), 'value')} | {test_text} "
-        f"| {'–' if not unseen else format(unseen['share'], '.1%')} "
-        f"| {missing['reference']:.1%} → {missing['current']:.1%} "
-        f"| {cell('; '.join(item['reasons'])) or '–'} |"
-    )
+    return [
+        item["name"],
+        item["kind"],
+        "⚠️ yes" if item["drifted"] else "no",
+        _measure(item.get("psi"), "value"),
+        "–" if not test else f"{test['effect']:.3f} (p = {test['p_value']:.2g})",
+        "–" if not unseen else format(unseen["share"], ".1%"),
+        f"{missing['reference']:.1%} → {missing['current']:.1%}",
+        "; ".join(item["reasons"]) or "–",
+    ]
 
 
-def drift_markdown(result: dict[str, Any], run_url: str | None = None) -> str:
-    """The job summary: the finding first, then every feature, most severe first."""
-    champion = result["champion"]
-    settings = result["settings"]
+def drift_table(result: dict[str, Any]) -> Table:
+    """Every feature, most severe first, then the predictions and (labelled batches) the
+    target."""
+    items = [*result["features"], result["prediction"], *filter(None, [result.get("target")])]
+    header = ["feature", "kind", "drifted", "PSI", "effect (KS D / Cramér's V)", "unseen"]
+    return Table([*header, "missing", "why"], [_cells(item) for item in items])
+
+
+def _batch_line(result: dict[str, Any], markdown: bool) -> str:
+    """The batch, the reference it is compared with, and what counts as drift."""
+    champion, settings = result["champion"], result["settings"]
     periods = result.get("periods") or {}
 
     def period(name: str) -> str:
         found = periods.get(name)
         if not found:
             return ""
-        column = cell(periods["column"], code=True)
-        return f" ({cell(str(found['first']))} to {cell(str(found['last']))} by {column})"
+        column = cell(periods["column"], code=True) if markdown else periods["column"]
+        first, last = (str(found[end]) for end in ("first", "last"))
+        if markdown:
+            first, last = cell(first), cell(last)
+        return f" ({first} to {last} by {column})"
 
-    lines = [
-        f"## Drift: `{cell(champion['name'])}` v{champion['version']} on "
-        f"{cell(result['data'], code=True)}",
-        _headline(result),
-        "",
+    return (
         f"Batch: {result['rows']:,} rows{period('batch')} · reference: "
         f"{result['reference_rows']:,} training rows of version {champion['version']}"
         f"{period('training')} · drift when PSI ≥ {settings['psi_threshold']:g}, "
         f"a test at p < {settings['test_alpha']:g} with effect ≥ {settings['min_effect']:g}, "
         f"unseen categories ≥ {settings['unseen_threshold']:.0%} of rows, or missing values "
-        f"moved by ≥ {settings['missing_threshold']:.0%} of rows",
+        f"moved by ≥ {settings['missing_threshold']:.0%} of rows"
+    )
+
+
+def _next_step(result: dict[str, Any], where: str, markdown: bool) -> str:
+    if result["drifted"]:
+        label = "**Next:**" if markdown else "Next:"
+        return (
+            f"{label} look at the plots of the drifted features in {where}. If the data is "
+            "wrong (a broken export, a unit change), fix it at its source; if the world "
+            "changed, add recent rows to the training data and retrain (the pipeline compares "
+            "the new model with this champion before it ships)."
+        )
+    return f"Full figures in {where}."
+
+
+def drift_markdown(result: dict[str, Any], run_url: str | None = None) -> str:
+    """The job summary: the finding first, then every feature, most severe first."""
+    champion = result["champion"]
+    lines = [
+        f"## Drift: `{cell(champion['name'])}` v{champion['version']} on "
+        f"{cell(result['data'], code=True)}",
+        _headline(result),
+        "",
+        _batch_line(result, markdown=True),
     ]
     if result["new_columns"]:
         names = ", ".join(cell(name, code=True) for name in result["new_columns"][:20])
         lines += ["", f"Columns the training data did not have (not used by the model): {names}"]
-    lines += [
-        "",
-        "| feature | kind | drifted | PSI | effect (KS D / Cramér's V) | unseen | missing | why |",
-        "|---|---|---|---|---|---|---|---|",
-        *[_row(item) for item in result["features"]],
-        _row(result["prediction"]),
-        *([_row(result["target"])] if result.get("target") else []),
-        "",
-    ]
     where = f"the `drift` artifact of [this run]({run_url}#artifacts)" if run_url else "outputs/"
-    if result["drifted"]:
-        lines.append(
-            "**Next:** look at the plots of the drifted features in "
-            f"{where}. If the data is wrong (a broken export, a unit change), fix it at its "
-            "source; if the world changed, add recent rows to the training data and retrain "
-            "(the pipeline compares the new model with this champion before it ships)."
-        )
-    else:
-        lines.append(f"Full figures in {where}.")
+    lines += ["", drift_table(result).markdown(), "", _next_step(result, where, markdown=True)]
     return "\n".join(lines)
 
 
-def _plot(item: dict[str, Any], reference: dict[str, Any], values: pd.Series, folder: Path):
-    """Reference against current shares per bin (numbers) or per category, as a PNG."""
+def drift_text(result: dict[str, Any], plots: list[Path], report: Path) -> str:
+    """What a terminal shows: the finding, the table as aligned text, the next step and the
+    paths of the plots and of the markdown report."""
+    champion = result["champion"]
+    lines = [
+        f"Drift: {champion['name']} v{champion['version']} on {result['data']}",
+        _headline(result, markdown=False),
+        "",
+        _batch_line(result, markdown=False),
+    ]
+    if result["new_columns"]:
+        names = ", ".join(result["new_columns"][:20])
+        lines += ["", f"Columns the training data did not have (not used by the model): {names}"]
+    lines += ["", drift_table(result).text(), ""]
+    if result["drifted"]:
+        where = shown_path(report.parent / PLOTS_DIR) + "/"
+        lines.append(_next_step(result, where, markdown=False))
+    if plots:
+        lines.append("plots (PNG): " + ", ".join(shown_path(path) for path in plots))
+    lines.append(f"report for GitHub (markdown): {shown_path(report)}")
+    return "\n".join(lines)
+
+
+def _plot(
+    item: dict[str, Any], reference: dict[str, Any], values: pd.Series, folder: Path
+) -> Path | None:
+    """Reference against current shares per bin (numbers) or per category, as a PNG; None
+    when training had no value to draw bins from."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display in CI
@@ -214,7 +266,7 @@ def _plot(item: dict[str, Any], reference: dict[str, Any], values: pd.Series, fo
 
     if item["kind"] == "numeric":
         if not reference["edges"]:  # no value in training to draw bins from
-            return
+            return None
         edges = np.asarray(reference["edges"])
         numbers = pd.to_numeric(values, errors="coerce").dropna().to_numpy()
         # Bin i holds values below edge i (an edge value counts in the bin above it).
@@ -246,6 +298,7 @@ def _plot(item: dict[str, Any], reference: dict[str, Any], values: pd.Series, fo
     path = folder / f"{''.join(c if c.isalnum() else '_' for c in item['name'])}.png"
     figure.savefig(path, dpi=100)
     plt.close(figure)
+    return path
 
 
 def _periods(split: dict[str, Any] | None, batch: pd.DataFrame) -> dict[str, Any] | None:
@@ -301,16 +354,18 @@ def monitor(config: Config, data: str | None = None) -> Monitored:
         **result,
     }
     outputs = outputs_dir(config)
-    plots = outputs / PLOTS_DIR
-    shutil.rmtree(plots, ignore_errors=True)
-    plots.mkdir()
-    for item in result["features"]:
-        if item["drifted"]:
-            _plot(item, reference["features"][item["name"]], inputs[item["name"]], plots)
+    folder = outputs / PLOTS_DIR
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    drawn = [
+        _plot(item, reference["features"][item["name"]], inputs[item["name"]], folder)
+        for item in result["features"]
+        if item["drifted"]
+    ]
     if result["prediction"]["drifted"]:
-        _plot(result["prediction"], reference["prediction"], predictions, plots)
+        drawn.append(_plot(result["prediction"], reference["prediction"], predictions, folder))
     if result["target"] and result["target"]["drifted"]:
-        _plot(result["target"], reference["target"], labels, plots)
+        drawn.append(_plot(result["target"], reference["target"], labels, folder))
     report = drift_markdown(result, github_run_url())
     write_json(outputs / DRIFT_FILE, result)
     (outputs / DRIFT_REPORT).write_text(report + "\n", encoding="utf-8")
@@ -322,5 +377,6 @@ def monitor(config: Config, data: str | None = None) -> Monitored:
             "on_drift": config.monitoring.on_drift,
         }
     )
-    log.info(report)
+    plots = [path for path in drawn if path is not None]
+    log.info(drift_text(result, plots, outputs / DRIFT_REPORT))
     return Monitored(result, report)
