@@ -27,6 +27,9 @@ REGRESSION = "saratoga_houses"
 # Daily rows of five cities: split by time (drafted), or by city as groups.
 TIME_ORDERED = "city_weather"
 MULTICLASS = "hawk_species"  # three classes, one of them rare
+# The `gh` that answers from files instead of GitHub, and the repository it plays.
+FAKE_GH = REPO / "tests" / "fake_github"
+REPOSITORY = "acme/ml-project"
 # What a project copy needs besides the scripts themselves (which run from the repo).
 PROJECT_FILES = ("config.yaml", "data", "gx")
 

@@ -14,12 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_project
+from tests.conftest import FAKE_GH, REPOSITORY, make_project
 
 pytestmark = pytest.mark.slow
-
-FAKE_GH = Path(__file__).resolve().parent / "fake_github"
-REPOSITORY = "acme/ml-project"
 
 
 class Run:

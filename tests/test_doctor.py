@@ -23,11 +23,8 @@ from mlops.doctor import (
     repository_from_remote,
 )
 from mlops.github_api import GitHubError
-from tests.conftest import make_project
+from tests.conftest import FAKE_GH, REPO, REPOSITORY, make_project
 
-REPO = Path(__file__).resolve().parent.parent
-FAKE_GH = REPO / "tests" / "fake_github"
-REPOSITORY = "acme/ml-project"
 WEB = f"https://github.com/{REPOSITORY}"
 PROJECT = project_files(REPO, monitoring_data=None)
 

@@ -18,10 +18,8 @@ from mlops.pr_comment import (
     report_markdown,
     write_report,
 )
+from tests.conftest import FAKE_GH, REPO, REPOSITORY
 
-REPO = Path(__file__).resolve().parent.parent
-FAKE_GH = REPO / "tests" / "fake_github"
-REPOSITORY = "acme/ml-project"
 HEAD = "b" * 40
 
 

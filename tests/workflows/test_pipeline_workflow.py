@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from mlops.metrics import METRICS
-from tests.conftest import CLASSIFICATION, Project, copy_template, set_field
+from tests.conftest import CLASSIFICATION, FAKE_GH, Project, copy_template, set_field
 from tests.workflows.act_runner import (
     LOCK_FILE,
     ActResult,
@@ -29,7 +29,6 @@ from tests.workflows.act_runner import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-FAKE_GH = REPO / "tests" / "fake_github"
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
 SETUP_ACTION = REPO / ".github" / "actions" / "setup" / "action.yml"
 PIPELINE = ".github/workflows/pipeline.yml"
