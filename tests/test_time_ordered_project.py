@@ -121,11 +121,13 @@ def test_monitoring_compares_the_batch_with_the_training_period(adapted):
         "training": training,
         "batch": {"first": batch["date"].min(), "last": batch["date"].max()},
     }
-    assert (
+    periods = (
         f"Batch: {len(batch):,} rows ({batch['date'].min()} to {batch['date'].max()} by `date`) · "
         f"reference: {training['rows']:,} training rows of version 1 ({training['first']} to "
         f"{training['last']} by `date`)"
-    ) in printed["monitor"]
+    )
+    assert periods in (project.outputs / "drift.md").read_text()
+    assert periods.replace("`", "") in printed["monitor"]  # the terminal's text
 
 
 def test_split_by_city_no_city_is_on_both_sides_and_the_champion_scores_the_same_rows(
