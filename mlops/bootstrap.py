@@ -153,6 +153,22 @@ class Resampling:
         least = {"rows": 0, "groups": MIN_UNITS, "blocks": MIN_TIMES}[self.by]
         return self.units < least
 
+    @property
+    def shortfall(self) -> str | None:
+        """Why there are no intervals, naming the split's key, when there are too few groups
+        or times; None when there are enough."""
+        if not self.too_few:
+            return None
+        if self.by == "groups":
+            return (
+                f"the held-out rows hold {self.units} group(s) of split.group_column, and a "
+                f"bootstrap of whole groups needs at least {MIN_UNITS}"
+            )
+        return (
+            f"the held-out rows hold {self.units} distinct time(s) of split.time_column, and "
+            f"a bootstrap of blocks of consecutive times needs at least {MIN_TIMES}"
+        )
+
     def about(self) -> dict[str, Any]:
         """What evaluation.json records of it: what was drawn, and how many."""
         if self.by == "groups":

@@ -16,14 +16,7 @@ import mlflow
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
-from mlops.bootstrap import (
-    MIN_TIMES,
-    MIN_UNITS,
-    Estimate,
-    Predictions,
-    Resampling,
-    paired_bootstrap,
-)
+from mlops.bootstrap import Estimate, Predictions, Resampling, paired_bootstrap
 from mlops.charts import (
     Chart,
     chart_to_dict,
@@ -220,22 +213,6 @@ def _resampling(config: Config, split: Split) -> Resampling:
     return Resampling()
 
 
-def shortfall(resampling: Resampling) -> str | None:
-    """Why there are no intervals when the held-out rows hold too few groups or blocks to
-    resample, naming the key; None when there are enough."""
-    if not resampling.too_few:
-        return None
-    if resampling.by == "groups":
-        return (
-            f"the held-out rows hold {resampling.units} group(s) of split.group_column, and a "
-            f"bootstrap of whole groups needs at least {MIN_UNITS}"
-        )
-    return (
-        f"the held-out rows hold {resampling.units} distinct time(s) of split.time_column, and "
-        f"a bootstrap of blocks of consecutive times needs at least {MIN_TIMES}"
-    )
-
-
 def _estimates(
     config: Config,
     truth: Any,
@@ -359,7 +336,7 @@ def evaluate(
     champion_view = champion_scores.for_metrics(classes) if champion_scores else None
     resampling = _resampling(config, split)
     estimates = _estimates(config, truth, candidate_view, champion_view, classes, resampling)
-    no_intervals = shortfall(resampling)
+    no_intervals = resampling.shortfall
     decision = decide(
         estimates,
         config.gate.settings(),
