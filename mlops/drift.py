@@ -41,7 +41,6 @@ MAX_CATEGORIES = 1000
 # "unseen". Many small buckets would make PSI of a small batch large from noise alone.
 COMPARED_CATEGORIES = 20
 OTHER = "(other)"
-UNSEEN = "(unseen)"
 # Shares below this count as this, so PSI stays finite for an empty bin.
 PSI_FLOOR = 1e-4
 

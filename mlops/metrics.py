@@ -26,7 +26,6 @@ from typing import Any, Literal
 import numpy as np
 
 Task = Literal["classification", "regression"]
-TASKS: tuple[Task, ...] = ("classification", "regression")
 Shape = Literal["binary", "multiclass", "regression"]
 SHAPE_WORDS: dict[Shape, str] = {
     "binary": "binary classification (with data.positive_class)",
