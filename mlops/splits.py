@@ -37,7 +37,9 @@ INNER_FOLDS = 5
 class Split:
     """The held-out split every step uses; rows keep their index in the data file, whose
     every column `frame` holds (a champion may take columns the config no longer lists).
-    `about` says how the rows were split, as evaluation.json and the report show it."""
+    `about` says how the rows were split, as evaluation.json and the report show it. `times`:
+    the time column as the split read it (every row), for a time-ordered split; later steps
+    take it from here, since a part of the column alone could read in another format."""
 
     frame: pd.DataFrame
     x_train: pd.DataFrame
@@ -45,6 +47,7 @@ class Split:
     y_train: pd.Series
     y_test: pd.Series
     about: dict[str, Any]
+    times: pd.Series | None = None
 
 
 # ---------------------------------------------------------------- times
@@ -236,6 +239,7 @@ def holdout_split(frame: pd.DataFrame, config: Config) -> Split:
     `group_column`. Any problem raises one PipelineError naming the key."""
     features, target = split_features_target(frame, config)
     settings, path, task = config.split, config.data_path, config.data.task
+    times = None
     if settings.time_column:
         times = _times(frame, settings.time_column, path)
         held_out = most_recent(times, settings.test_fraction)
@@ -268,7 +272,7 @@ def holdout_split(frame: pd.DataFrame, config: Config) -> Split:
     if task == "classification":
         _check_classes(target, held_out, config)
     parts = (features[~held_out], features[held_out], target[~held_out], target[held_out])
-    return Split(frame, *parts, about)
+    return Split(frame, *parts, about, times)
 
 
 def _random_split(
@@ -377,8 +381,8 @@ def training_folds(
     a search), by the rule that made `split`: positions in `split.x_train`."""
     settings = config.split
     times = groups = None
-    if settings.time_column:
-        times = parse_times(split.frame.loc[split.x_train.index, settings.time_column])
+    if split.times is not None:
+        times = split.times.loc[split.x_train.index]
     elif settings.group_column:
         groups = split.frame.loc[split.x_train.index, settings.group_column]
     return cross_validation_folds(

@@ -237,6 +237,27 @@ def test_grouped_folds_keep_each_group_on_one_side(task):
         cross_validation_folds(target, task, 4, 0, groups=groups % 3)
 
 
+def test_training_folds_read_the_times_as_the_split_read_the_whole_column(tmp_path):
+    """Day-first dates whose older part alone (every day 12 or less) reads both ways: the
+    inner folds take the split's own reading, not a second guess from the part."""
+    older = ["01/02/2024", "02/01/2024", "03/04/2024", "04/03/2024"] * 6
+    newer = [f"{day}/12/2024" for day in range(20, 26)]
+    days = pd.Series(older + newer)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"when": days, "x": rng.normal(size=len(days)), "y": ["yes", "no"] * (len(days) // 2)}
+    )
+    with pytest.raises(ValueError, match="day-first and month-first"):
+        parse_times(frame["when"].iloc[: len(older)])  # the training part, read on its own
+    config = config_for(tmp_path, frame, "classification", time_column="when")
+    held = holdout_split(frame, config)
+    assert held.times is not None
+    assert held.times.iloc[0] == pd.Timestamp("2024-02-01", tz="UTC")  # day-first, as a whole
+    for train, test in training_folds(config, held, folds=3):
+        rows_train, rows_test = held.x_train.index[train], held.x_train.index[test]
+        assert held.times[rows_train].max() < held.times[rows_test].min()
+
+
 @pytest.mark.parametrize(
     ("split", "check"),
     [

@@ -65,7 +65,7 @@ from mlops.scoring import (
     score,
     true_values,
 )
-from mlops.splits import Split, holdout_split, parse_times
+from mlops.splits import Split, holdout_split
 from mlops.steps.train import Trained
 from mlops.tracking import (
     configure_tracking,
@@ -203,13 +203,12 @@ def _score_champion(
 
 def _resampling(config: Config, split: Split) -> Resampling:
     """What the bootstrap draws, by the rule of the held-out split: whole groups, blocks of
-    consecutive times, else rows. Times are read from the whole column, as the split read
-    them (a part of it could read in another format)."""
+    consecutive times (as the split read them), else rows."""
     settings, held_out = config.split, split.x_test.index
     if settings.group_column:
         return Resampling.of_groups(split.frame.loc[held_out, settings.group_column])
-    if settings.time_column:
-        return Resampling.of_times(parse_times(split.frame[settings.time_column]).loc[held_out])
+    if split.times is not None:
+        return Resampling.of_times(split.times.loc[held_out])
     return Resampling()
 
 
