@@ -752,12 +752,14 @@ def cross_validated_baseline(frame: pd.DataFrame, profile: Profile, seed: int = 
     from mlops.modeling import build_pipeline
     from mlops.scoring import score
 
+    task, time_column = profile.task, profile.time_column
+    # The whole column, as the profile read it: a sample alone could read in another format.
+    every_time = parse_times(frame[time_column]) if time_column else None
     frame = _baseline_sample(frame, profile, seed)
     numeric, categorical = profile.of_kind("numeric"), profile.of_kind("categorical")
     x = frame[numeric + categorical].astype({name: "float64" for name in numeric})
     y = frame[profile.target]
-    task, time_column = profile.task, profile.time_column
-    times = parse_times(frame[time_column]) if time_column else None
+    times = every_time.loc[frame.index] if every_time is not None else None
     folds = cross_validation_folds(y, task, profile.baseline_folds, seed, times)
     per_fold: dict[str, list[float]] = {name: [] for name in profile.reported}
     for train, test in folds:
