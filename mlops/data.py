@@ -7,7 +7,8 @@ import hashlib
 import math
 from collections import Counter
 from collections.abc import Iterator
-from itertools import repeat
+from contextlib import closing
+from itertools import islice, repeat
 from pathlib import Path
 
 import numpy as np
@@ -307,6 +308,16 @@ def line_numbers(path: Path, rows: set[int]) -> dict[int, int]:
     found: dict[int, int] = {}
     if not rows:
         return found
+    with closing(_records(path)) as records:
+        try:
+            for row, (line, _) in enumerate(islice(records, 1, None)):  # after the header
+                if row in rows:
+                    found[row] = line
+                    if len(found) == len(rows):
+                        break
+        except csv.Error:  # a record the csv module cannot read: the lines found so far
+            pass
+    return found
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.reader(handle)
         try:

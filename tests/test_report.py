@@ -502,12 +502,13 @@ def test_validation_summary_starts_with_the_count_and_the_columns_and_ends_with_
 
 
 def test_file_lines_follow_blank_lines_and_values_that_span_lines(tmp_path):
-    """Generated awkward files: blank and whitespace-only lines (pandas skips them), quoted
-    values over several lines, Windows line ends. Each row's line is where the row starts."""
+    """Generated awkward files: blank and whitespace-only lines (pandas skips them, before
+    the header too), quoted values over several lines, Windows line ends. Each row's line is
+    where the row starts."""
     rng = np.random.default_rng(7)
     for case in range(20):
         newline = "\r\n" if case % 2 else "\n"
-        physical = ["id,note"]
+        physical = ["", "  "][: case % 3] + ["id,note"]
         for row in range(30):
             if rng.random() < 0.3:
                 physical += [str(rng.choice(["", "   ", "\t"])) for _ in range(rng.integers(1, 3))]
