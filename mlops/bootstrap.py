@@ -30,11 +30,13 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 from threadpoolctl import threadpool_limits
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from mlops.metrics import METRICS, Predictions, Sums, Task
 
@@ -130,15 +132,19 @@ class Resampling:
     block: int = 1
 
     @classmethod
-    def of_groups(cls, groups: pd.Series | np.ndarray) -> "Resampling":
+    def of_groups(cls, groups: "pd.Series | np.ndarray") -> "Resampling":
         """Whole groups of `groups` (one value per held-out row, in the rows' order)."""
+        import pandas as pd  # here: the config check imports this module, and stays light
+
         codes, names = pd.factorize(groups)
         return cls("groups", codes, len(names))
 
     @classmethod
-    def of_times(cls, times: pd.Series | np.ndarray) -> "Resampling":
+    def of_times(cls, times: "pd.Series | np.ndarray") -> "Resampling":
         """Blocks of consecutive distinct `times` (one per held-out row, in the rows'
         order); rows that share a time are drawn together."""
+        import pandas as pd
+
         codes, distinct = pd.factorize(times, sort=True)
         return cls("blocks", codes, len(distinct), block_length(len(distinct)))
 
