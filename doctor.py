@@ -43,11 +43,10 @@ def main() -> int:
 
     repository = repository_name(args.repo)
     settings = doctor.read_settings(repository)
-    # Only now the heavier config: every failure to reach GitHub is reported without it.
-    from mlops.config import REPO_ROOT, load_config
+    # Only the monitoring section: the checkout need not hold the data nor build the model.
+    from mlops.config import REPO_ROOT, monitoring_section
 
-    config = load_config(args.config)
-    project = doctor.project_files(REPO_ROOT, config.monitoring.data)
+    project = doctor.project_files(REPO_ROOT, monitoring_section(args.config).data)
     findings = doctor.diagnose(settings, project)
     print(doctor.report(repository, findings))
     return doctor.exit_code(findings)

@@ -375,9 +375,8 @@ def resolve_config_path(path: str | Path | None = None) -> Path:
     return Path(path or os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG).resolve()
 
 
-def load_config(path: str | Path | None = None) -> Config:
-    """Parse and validate the config file; any problem raises one `PipelineError`."""
-    config_path = resolve_config_path(path)
+def _read_sections(config_path: Path) -> dict[str, Any]:
+    """The config file's top-level mapping, or one `PipelineError` saying why there is none."""
     try:
         raw = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -386,6 +385,13 @@ def load_config(path: str | Path | None = None) -> Config:
         raise PipelineError(f"{config_path.name}: not valid YAML: {error}") from None
     if not isinstance(raw, dict):
         raise PipelineError(f"{config_path.name}: expected a mapping of sections at the top level")
+    return raw
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Parse and validate the config file; any problem raises one `PipelineError`."""
+    config_path = resolve_config_path(path)
+    raw = _read_sections(config_path)
     try:
         config = Config.model_validate({**raw, "root": config_path.parent, "file": config_path})
     except ValidationError as error:
@@ -404,6 +410,19 @@ def load_config(path: str | Path | None = None) -> Config:
     except ValueError as error:
         raise PipelineError(f"{config_path.name}: invalid configuration:\n  {error}") from None
     return config
+
+
+def monitoring_section(path: str | Path | None = None) -> MonitoringSection:
+    """The `monitoring` section alone, for what needs no data file and no model (make doctor,
+    on a checkout whose data CI fetches). Any problem raises one `PipelineError`."""
+    config_path = resolve_config_path(path)
+    try:
+        return MonitoringSection.model_validate(_read_sections(config_path).get("monitoring") or {})
+    except ValidationError as error:
+        problems = "\n  ".join(
+            _describe({**item, "loc": ("monitoring", *item["loc"])}) for item in error.errors()
+        )
+        raise PipelineError(f"{config_path.name}: invalid configuration:\n  {problems}") from None
 
 
 def config_sha256(config: Config) -> str:
