@@ -208,13 +208,8 @@ def checkpoint_for(context: Any, suite: Any) -> Any:
     )
 
 
-def _with_lines(
-    failed: list[FailedExpectation], frame: pd.DataFrame, source: Path
-) -> list[FailedExpectation]:
-    """Each failure's rows with the file lines they start on, read from `source` once. Rows
-    are positions only in a frame numbered 0, 1, 2, ... as read; otherwise no lines."""
-    if not frame.index.equals(pd.RangeIndex(len(frame))):
-        return failed
+def _with_lines(failed: list[FailedExpectation], source: Path) -> list[FailedExpectation]:
+    """Each failure's rows with the file lines they start on, read from `source` once."""
     lines = line_numbers(source, {row for item in failed for row in item.rows})
     return [
         replace(item, lines=[lines[row] for row in item.rows])
@@ -238,8 +233,9 @@ def validate_frame(
     import great_expectations as gx  # ~3 s; only this step pays for it
 
     if not frame.index.equals(pd.RangeIndex(len(frame))):
-        # GX reports rows by index label: rows are data rows from 0, whatever the index.
-        frame = frame.reset_index(drop=True)
+        # GX reports rows by index label: rows are data rows from 0, whatever the index. They
+        # are then no longer the file's rows, so no file lines.
+        frame, source = frame.reset_index(drop=True), None
     # GX logs renderer bugs for some failed results as full tracebacks; the docs still build.
     logging.getLogger("great_expectations.render").setLevel(logging.CRITICAL)
     context = gx.get_context(mode="file", project_root_dir=str(config.root))
@@ -268,7 +264,7 @@ def validate_frame(
     suite_result = next(iter(run.run_results.values()))
     failed = [_failure(r, frame) for r in suite_result.results if not r.success]
     if source is not None:
-        failed = _with_lines(failed, frame, source)
+        failed = _with_lines(failed, source)
     sites = context.get_docs_sites_urls()
     return ValidationReport(
         success=bool(suite_result.success),
