@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 # A table cell holds at most this many characters of data.
 MAX_CELL = 200
+# What a table shows for a cell with no value, in a column that has values elsewhere.
+MISSING = "none"
 # Markdown and HTML that text from the data must not trigger; "@" would notify a user.
 _MARKDOWN_SPECIAL = str.maketrans(
     {
@@ -49,16 +51,15 @@ def cut_to_fit(markdown: str, limit: int, note: str, size: Callable[[str], int] 
 class Table:
     """Rows of cells under a header, drawn as a markdown table or as aligned text. A column
     with no cell in any row (None everywhere) is left out; elsewhere a missing cell reads
-    `missing`."""
+    MISSING."""
 
     header: list[str]
     rows: list[list[str | None]]
-    missing: str = "none"
 
     def _shown(self) -> list[list[str]]:
         kept = [i for i in range(len(self.header)) if any(row[i] is not None for row in self.rows)]
         lines = [self.header, *self.rows]
-        return [[self.missing if line[i] is None else line[i] for i in kept] for line in lines]
+        return [[MISSING if line[i] is None else line[i] for i in kept] for line in lines]
 
     def markdown(self) -> str:
         """Every cell escaped as text from the data (`cell`)."""
