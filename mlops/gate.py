@@ -16,12 +16,11 @@ of the candidate's interval (the upper end for lower-is-better metrics).
 """
 
 import math
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 from mlops.bootstrap import Estimate, Interval
-from mlops.metrics import METRICS, decimals, figure
+from mlops.metrics import METRICS, figures
 
 # Metric values are floats computed in different processes; equal-to-the-threshold must pass.
 EPSILON = 1e-9
@@ -108,12 +107,6 @@ def verdict(metric: str, delta_interval: Interval | None, tolerance: float | Non
     return NO_DIFFERENCE
 
 
-def _figures(name: str, estimate: Estimate) -> Callable[..., str]:
-    """Every number of one metric's reason at the precision that metric needs."""
-    places = decimals(name, estimate.value)
-    return lambda value, signed=False: figure(value, places, signed)
-
-
 def _threshold_reason(
     name: str,
     estimate: Estimate,
@@ -121,7 +114,7 @@ def _threshold_reason(
     settings: GateSettings,
     no_intervals: str | None,
 ) -> str | None:
-    metric, shown = METRICS[name], _figures(name, estimate)
+    metric, shown = METRICS[name], figures(name, estimate.value)
     sign = 1.0 if metric.greater_is_better else -1.0
     word = "minimum" if metric.greater_is_better else "maximum"
     if settings.threshold_on == "value":
@@ -151,7 +144,7 @@ def _champion_reason(
 ) -> str | None:
     if not _usable(estimate.champion):
         return None  # the champion could not be scored on this metric: nothing to compare
-    shown = _figures(name, estimate)
+    shown = figures(name, estimate.value)
     worse = (
         f"{name} is {shown(estimate.value)}, worse than the champion's {shown(estimate.champion)}"
     )

@@ -361,6 +361,12 @@ def figure(value: float, places: int = 4, signed: bool = False) -> str:
     return f"+{text}" if signed and value > 0 else text
 
 
+def figures(metric: str, scale: float | None) -> Callable[..., str]:
+    """`figure` at the precision every number of `metric` gets in one report (`decimals`)."""
+    places = decimals(metric, scale)
+    return lambda value, signed=False: figure(value, places, signed)
+
+
 def metrics_for(shape: Shape) -> list[str]:
     """The names of every metric that applies to the problem shape, in their display order."""
     return [name for name, metric in METRICS.items() if shape in metric.shapes]

@@ -17,7 +17,7 @@ from typing import Any
 from mlops.charts import chart_from_dict, mermaid, table
 from mlops.handoff import shown_path
 from mlops.markdown import Table, cell
-from mlops.metrics import METRICS, decimals, figure
+from mlops.metrics import METRICS, figure, figures
 from mlops.splits import split_words
 
 Evaluation = dict[str, Any]
@@ -41,10 +41,9 @@ def _check(evaluation: Evaluation, metric: str) -> dict[str, Any] | None:
 
 
 def _figures(check: dict[str, Any]) -> Callable[..., str]:
-    """Every number of one metric at the precision that metric needs (`decimals`)."""
+    """Every number of one metric at the precision that metric needs."""
     scale = check["value"] if check["value"] is not None else check["champion"]
-    places = decimals(check["metric"], scale)
-    return lambda value, signed=False: figure(value, places, signed)
+    return figures(check["metric"], scale)
 
 
 def _decision(evaluation: Evaluation) -> str:
