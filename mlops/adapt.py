@@ -21,6 +21,7 @@ import yaml
 
 from mlops.config import DataSection, GateSection, MonitoringSection
 from mlops.errors import PipelineError
+from mlops.markdown import some
 from mlops.metrics import METRICS, Shape, Task, class_names, shape_of
 from mlops.splits import cross_validation_folds, parse_times
 
@@ -944,15 +945,9 @@ def _classes_in_words(profile: Profile) -> str:
     if profile.shape == "regression":
         return ""
     target = profile.target_column
-    return f", {target.distinct} classes: {_shown_levels(target.levels)}; " + (
+    return f", {target.distinct} classes: {some(class_names(target.levels))}; " + (
         f"rarest {profile.rarest_class[0]!r} ({profile.rarest_class[1]} rows)"
     )
-
-
-def _shown_levels(levels: list[Any], shown: int = 10) -> str:
-    names = class_names(levels)
-    more = f" and {len(names) - shown} more" if len(names) > shown else ""
-    return ", ".join(names[:shown]) + more
 
 
 def describe(draft: Draft) -> str:

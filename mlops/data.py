@@ -16,6 +16,7 @@ import pandas as pd
 
 from mlops.config import Config
 from mlops.errors import PipelineError
+from mlops.markdown import some
 from mlops.metrics import class_names
 
 
@@ -222,11 +223,6 @@ def split_features_target(frame: pd.DataFrame, config: Config) -> tuple[pd.DataF
 CLASSES_SHOWN = 8
 
 
-def _some(names: list[str]) -> str:
-    shown = ", ".join(repr(name) for name in names[:CLASSES_SHOWN])
-    return shown + (f" and {len(names) - CLASSES_SHOWN} more" if len(names) > CLASSES_SHOWN else "")
-
-
 def check_class_rules(target: pd.Series, config: Config) -> None:
     """The class rules a classification target must meet before it is split (docs/gate.md):
     two classes at least and `data.max_classes` at most, exactly two with
@@ -252,8 +248,8 @@ def check_class_rules(target: pd.Series, config: Config) -> None:
         raise PipelineError(
             f"{config.file.name}: data.positive_class {positive!r} is for a target of two "
             f"classes; {name!r} in {where.name} has {len(counts)} "
-            f"({_some(class_names(counts.index))}): remove data.positive_class for multiclass "
-            "metrics (docs/configuration.md)"
+            f"({some(class_names(counts.index), CLASSES_SHOWN, repr)}): remove "
+            "data.positive_class for multiclass metrics (docs/configuration.md)"
         )
     if positive is not None and positive not in counts.index:
         raise PipelineError(
@@ -264,8 +260,9 @@ def check_class_rules(target: pd.Series, config: Config) -> None:
     if len(rare):
         raise PipelineError(
             f"{where}: the target {name!r} has a single row of class(es) "
-            f"{_some(list(rare.index))}; every class needs at least 2 rows (a random held-out "
-            "split is stratified; a time or group split needs the class on both sides): add "
+            f"{some(list(rare.index), CLASSES_SHOWN, repr)}; every class needs at least 2 rows "
+            "(a random held-out split is stratified; a time or group split needs the class on "
+            "both sides): add "
             "rows of it, or drop or merge the class"
         )
 

@@ -2,8 +2,9 @@
 tables, and reports cut to fit GitHub's limits. Standard library only (the comment job
 installs nothing)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 # A table cell holds at most this many characters of data.
 MAX_CELL = 200
@@ -28,6 +29,12 @@ def cell(text: str, code: bool = False) -> str:
     if code:  # shown as code: only the backtick and the pipe need care
         return "`" + text.replace("`", "'").replace("|", "\\|").replace("\n", " ") + "`"
     return text.translate(_MARKDOWN_SPECIAL)
+
+
+def some(names: Sequence[Any], most: int = 10, shown: Callable[[Any], str] = str) -> str:
+    """The first `most` of `names`, each `shown`, joined, and how many more there are."""
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return ", ".join(shown(name) for name in names[:most]) + more
 
 
 def cut_to_fit(markdown: str, limit: int, note: str, size: Callable[[str], int] = len) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from mlops.charts import chart_from_dict, mermaid, table
 from mlops.handoff import shown_path
-from mlops.markdown import Table, cell
+from mlops.markdown import Table, cell, some
 from mlops.metrics import METRICS, figure, figures
 from mlops.splits import split_words
 
@@ -369,9 +369,8 @@ def _why_not(evaluation: Evaluation, heading: str) -> list[str]:
     return [f"{heading}# Why not", "", *[f"- {reason}" for reason in reasons]] if reasons else []
 
 
-def _quoted(names: list[str], most: int = 10) -> str:
-    shown = ", ".join(f"'{name}'" for name in names[:most])
-    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+def _quoted(names: list[str]) -> str:
+    return some(names, shown=lambda name: f"'{name}'")
 
 
 def class_notes(evaluation: Evaluation) -> list[str]:

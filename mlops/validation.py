@@ -13,7 +13,7 @@ import pandas as pd
 from mlops.config import Config
 from mlops.data import line_numbers
 from mlops.errors import PipelineError
-from mlops.markdown import Table, cell
+from mlops.markdown import Table, cell, some
 
 # The DataFrame is handed over at run time, so nothing in gx/ holds a path to the data.
 DATASOURCE = "pipeline"
@@ -289,8 +289,7 @@ def summary_markdown(
     lines = [
         "## Data validation",
         f"❌ **`{data_path}` failed {len(report.failed)} of {report.evaluated} rules**, on "
-        f"{len(columns)} column(s): {', '.join(cell(c, code=True) for c in columns[:10])}"
-        + (f" and {len(columns) - 10} more." if len(columns) > 10 else "."),
+        f"{len(columns)} column(s): {some(columns, 10, lambda c: cell(c, code=True))}.",
     ]
     shown = report.failed[:MAX_TABLE_ROWS]
     rows = []

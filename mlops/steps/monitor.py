@@ -33,7 +33,7 @@ from mlops.handoff import (
     shown_path,
     write_json,
 )
-from mlops.markdown import Table, cell
+from mlops.markdown import Table, cell, some
 from mlops.registry import champion_version, download_deployed, load_sklearn_model
 from mlops.scoring import model_inputs, prediction_scores
 from mlops.splits import parse_times
@@ -137,9 +137,8 @@ def _headline(result: dict[str, Any], markdown: bool = True) -> str:
         return f"**{text}**" if markdown else text
 
     if drifted:
-        names = ", ".join(f"`{cell(name)}`" if markdown else name for name in drifted[:5])
-        more = f" and {len(drifted) - 5} more" if len(drifted) > 5 else ""
-        return f"⚠️ {strong(f'Drift in {len(drifted)} of {total} features')} ({names}{more}){also}."
+        names = some(drifted, 5, lambda name: f"`{cell(name)}`" if markdown else name)
+        return f"⚠️ {strong(f'Drift in {len(drifted)} of {total} features')} ({names}){also}."
     if outputs:
         moved = " and ".join(outputs)
         return f"⚠️ {strong(f'Drift in {moved}')}; none of the {total} features drifted on its own."
