@@ -381,6 +381,10 @@ def _read_sections(config_path: Path) -> dict[str, Any]:
         raw = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise PipelineError(f"{config_path.name}: config file not found at {config_path}") from None
+    except OSError as error:  # a folder, a file it may not read
+        raise PipelineError(
+            f"{config_path.name}: cannot read {config_path}: {error.strerror}"
+        ) from None
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise PipelineError(f"{config_path.name}: not valid YAML: {error}") from None
     if not isinstance(raw, dict):

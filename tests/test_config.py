@@ -282,6 +282,11 @@ def test_missing_config_file(tmp_path):
         load_config(tmp_path / "config.yaml")
 
 
+def test_config_path_that_is_a_folder(tmp_path):
+    with pytest.raises(PipelineError, match="cannot read .*: Is a directory"):
+        load_config(tmp_path)
+
+
 def test_config_that_is_not_a_mapping(tmp_path):
     path = tmp_path / "config.yaml"
     path.write_text("- just\n- a list\n")
