@@ -447,6 +447,43 @@ def check_bundle_serves_alone(project: Project, scratch: Path) -> None:
     assert same_values(evaluated, json.loads(body)["predictions"])
 
 
+@pytest.mark.parametrize(
+    "failure",
+    [ImportError("No module named 'xgboost'"), AttributeError("'Ratios' has no 'ratio_'")],
+)
+def test_a_champion_that_no_longer_loads_is_not_scored_and_the_gate_fails_closed(
+    tmp_path, monkeypatch, failure
+):
+    """The champion loads with its own shipped code and today's libraries: whatever fails
+    there (an import its module makes, a renamed attribute), the comparison is refused with
+    the reason, not a traceback. A tracking server that fails is the server's error."""
+    from mlflow.exceptions import MlflowException
+
+    import mlops.steps.evaluate as evaluate
+
+    config = load_config(make_project(tmp_path).config_path)
+    version = type("Version", (), {"version": "3", "run_id": "r"})()
+    monkeypatch.setattr(evaluate, "champion_version", lambda *args: version)
+    monkeypatch.setattr(evaluate, "download_deployed", lambda *args: tmp_path)
+
+    def raising(error: Exception):
+        def load(_):
+            raise error
+
+        return load
+
+    monkeypatch.setattr(evaluate, "load_sklearn_model", raising(failure))
+    about, scores, reasons = evaluate._score_champion(config, None, pd.DataFrame(), pd.Series())
+    assert about == {"version": "3", "run_id": "r", "metrics": None} and scores is None
+    assert reasons == [
+        "the champion (version 3) could not be scored on the held-out rows: "
+        f"{type(failure).__name__}: {failure}"
+    ]
+    monkeypatch.setattr(evaluate, "load_sklearn_model", raising(MlflowException("refused")))
+    with pytest.raises(MlflowException):
+        evaluate._score_champion(config, None, pd.DataFrame(), pd.Series())
+
+
 def check_champion_keeps_its_code(project: Project) -> None:
     """The class the champion was trained with is renamed in today's module: the champion
     still loads, from its own copy, and is compared with the new candidate."""

@@ -14,6 +14,7 @@ from typing import Any
 
 import mlflow
 import pandas as pd
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from mlops.bootstrap import Estimate, Predictions, Resampling, paired_bootstrap
@@ -191,11 +192,18 @@ def _score_champion(
         scores = score(
             model, x_test, y_test, config.data.task, config.data.positive_class, config.metrics
         )
-    except (PipelineError, ValueError, KeyError) as error:
-        # Fail closed: a candidate cannot be shown to be no worse than a champion we cannot score.
+    except MlflowException:
+        raise  # the tracking server, not the champion: reported as such (tracking_errors)
+    except Exception as error:  # the stored model, its shipped code or today's libraries
+        # Fail closed: a candidate cannot be shown to be no worse than a champion we cannot
+        # score. The champion is loaded with its own shipped code and today's libraries, so
+        # anything may fail: an import its module makes, a class a library renamed.
+        cause = (
+            str(error) if isinstance(error, PipelineError) else f"{type(error).__name__}: {error}"
+        )
         reason = (
             f"the champion (version {version.version}) could not be scored on the held-out "
-            f"rows: {error}"
+            f"rows: {cause}"
         )
         return {**about, "metrics": None}, None, [reason]
     return about, scores, []
